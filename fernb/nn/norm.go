@@ -1,0 +1,115 @@
+package nn
+
+import (
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/support/exceptions"
+)
+
+const (
+	// BatchNormMomentum is the weight of the old running statistics in
+	// BatchNorm's update: new = m*old + (1-m)*batch (PyTorch's momentum=0.1).
+	BatchNormMomentum = 0.9
+	// NormEpsilon is added to variances before the inverse square root, as in
+	// PyTorch's BatchNorm2d and GroupNorm.
+	NormEpsilon = 1e-5
+)
+
+// BatchNorm normalises x over all axes but the last (channels): [N,C] or
+// [N,H,W,C]. gamma, beta, runMean and runVar are [C].
+//
+// In training it uses the batch mean and (biased) variance, and the gradient
+// flows through them, as in PyTorch; it returns the updated running
+// statistics new = 0.9*old + 0.1*batch, the variance term using the unbiased
+// batch variance (PyTorch's convention). The running statistics returned carry
+// no gradient. In inference it uses runMean/runVar and returns them unchanged.
+//
+// It is written in plain arithmetic so that it differentiates twice on every
+// backend.
+func BatchNorm(x, gamma, beta, runMean, runVar *graph.Node, training bool) (y, newMean, newVar *graph.Node) {
+	if x.Rank() < 2 {
+		exceptions.Panicf("nn.BatchNorm: x must be [N,...,C], got %s", x.Shape())
+	}
+	c := x.Shape().Dimensions[x.Rank()-1]
+	for _, p := range []*graph.Node{gamma, beta, runMean, runVar} {
+		if p == nil || p.Rank() != 1 || p.Shape().Dimensions[0] != c {
+			exceptions.Panicf("nn.BatchNorm: gamma, beta, running mean and variance must be [%d] for x %s", c, x.Shape())
+		}
+	}
+	axes := make([]int, x.Rank()-1)
+	count := 1
+	for i := range axes {
+		axes[i] = i
+		count *= x.Shape().Dimensions[i]
+	}
+	bshape := make([]int, x.Rank())
+	for i := range bshape {
+		bshape[i] = 1
+	}
+	bshape[x.Rank()-1] = c
+	bcast := func(v *graph.Node) *graph.Node { return graph.Reshape(v, bshape...) }
+
+	if !training {
+		scale := graph.Mul(gamma, graph.Rsqrt(graph.AddScalar(runVar, NormEpsilon)))
+		shift := graph.Sub(beta, graph.Mul(runMean, scale))
+		return graph.Add(graph.Mul(x, bcast(scale)), bcast(shift)), runMean, runVar
+	}
+	mean := graph.ReduceMean(x, axes...)
+	centered := graph.Sub(x, bcast(mean))
+	variance := graph.ReduceMean(graph.Square(centered), axes...)
+	scale := graph.Mul(gamma, graph.Rsqrt(graph.AddScalar(variance, NormEpsilon)))
+	y = graph.Add(graph.Mul(centered, bcast(scale)), bcast(beta))
+
+	unbiased := variance
+	if count > 1 {
+		unbiased = graph.MulScalar(variance, float64(count)/float64(count-1))
+	}
+	m := BatchNormMomentum
+	newMean = graph.StopGradient(graph.Add(graph.MulScalar(runMean, m), graph.MulScalar(mean, 1-m)))
+	newVar = graph.StopGradient(graph.Add(graph.MulScalar(runVar, m), graph.MulScalar(unbiased, 1-m)))
+	return y, newMean, newVar
+}
+
+// GroupNorm normalises x [N,H,W,C] (or [N,C]) per sample over groups of C/groups
+// channels and all spatial positions, then scales by gamma and shifts by beta
+// ([C]). It has no running statistics, so training and inference agree, and it
+// does not depend on the batch (useful for the tiny batches of dataset
+// distillation). InstanceNorm is GroupNorm with groups == C.
+func GroupNorm(x, gamma, beta *graph.Node, groups int) *graph.Node {
+	if x.Rank() < 2 {
+		exceptions.Panicf("nn.GroupNorm: x must be [N,...,C], got %s", x.Shape())
+	}
+	dims := x.Shape().Dimensions
+	c := dims[len(dims)-1]
+	if groups < 1 || c%groups != 0 {
+		exceptions.Panicf("nn.GroupNorm: %d channels cannot be split into %d groups", c, groups)
+	}
+	for _, p := range []*graph.Node{gamma, beta} {
+		if p == nil || p.Rank() != 1 || p.Shape().Dimensions[0] != c {
+			exceptions.Panicf("nn.GroupNorm: gamma and beta must be [%d] for x %s", c, x.Shape())
+		}
+	}
+	// [N, spatial..., G, C/G]: normalise over spatial axes and the last.
+	gdims := append(append([]int{}, dims[:len(dims)-1]...), groups, c/groups)
+	xg := graph.Reshape(x, gdims...)
+	var axes []int
+	for i := 1; i < len(gdims); i++ {
+		if i != len(gdims)-2 {
+			axes = append(axes, i)
+		}
+	}
+	mean := graph.ReduceAndKeep(xg, graph.ReduceMean, axes...)
+	centered := graph.Sub(xg, mean)
+	variance := graph.ReduceAndKeep(graph.Square(centered), graph.ReduceMean, axes...)
+	normed := graph.Reshape(graph.Mul(centered, graph.Rsqrt(graph.AddScalar(variance, NormEpsilon))), dims...)
+	bshape := make([]int, len(dims))
+	for i := range bshape {
+		bshape[i] = 1
+	}
+	bshape[len(dims)-1] = c
+	return graph.Add(graph.Mul(normed, graph.Reshape(gamma, bshape...)), graph.Reshape(beta, bshape...))
+}
+
+// InstanceNorm is GroupNorm with one group per channel.
+func InstanceNorm(x, gamma, beta *graph.Node) *graph.Node {
+	return GroupNorm(x, gamma, beta, x.Shape().Dimensions[x.Rank()-1])
+}

@@ -1,0 +1,100 @@
+package nn
+
+import (
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/support/exceptions"
+)
+
+// MaxPool2D takes the maximum over window×window patches of x [N,H,W,C] every
+// stride pixels, with Same (ceil) output size: out = ceil(H/stride). It equals
+// PyTorch's MaxPool2d(window, stride, padding=(window-1)/2, ceil_mode=False)
+// whenever those agree (e.g. 2/2 on even sizes, 3/2 with padding 1).
+// Use MaxPool2DWith for Valid (PyTorch's default floor rule).
+func MaxPool2D(x *graph.Node, window, stride int) *graph.Node {
+	return MaxPool2DWith(x, window, stride, Same)
+}
+
+// AvgPool2D averages x [N,H,W,C] over window×window patches every stride
+// pixels with Same (ceil) output size; windows overhanging the border average
+// only their in-image taps (like GoMLX MeanPool and Keras, and PyTorch with
+// count_include_pad=False).
+func AvgPool2D(x *graph.Node, window, stride int) *graph.Node {
+	return AvgPool2DWith(x, window, stride, Same)
+}
+
+// MaxPool2DWith is MaxPool2D with an explicit padding rule.
+func MaxPool2DWith(x *graph.Node, window, stride int, pad Padding) *graph.Node {
+	return pool2D("MaxPool2D", x, window, stride, pad, true)
+}
+
+// AvgPool2DWith is AvgPool2D with an explicit padding rule.
+func AvgPool2DWith(x *graph.Node, window, stride int, pad Padding) *graph.Node {
+	return pool2D("AvgPool2D", x, window, stride, pad, false)
+}
+
+func pool2D(name string, x *graph.Node, window, stride int, pad Padding, isMax bool) *graph.Node {
+	if x.Rank() != 4 {
+		exceptions.Panicf("nn.%s: x must be [N,H,W,C], got %s", name, x.Shape())
+	}
+	d := x.Shape().Dimensions
+	geom, err := newGeometry(d[0], d[1], d[2], window, window, stride, pad)
+	if err != nil {
+		exceptions.Panicf("nn.%s(x=%s, window=%d, stride=%d): %v", name, x.Shape(), window, stride, err)
+	}
+	if FormulationOf(x.Graph()) == Native {
+		paddings := [][2]int{{geom.padTop, geom.padBottom}, {geom.padLeft, geom.padRt}}
+		if isMax {
+			return graph.MaxPool(x).Window(window).Strides(stride).PaddingPerDim(paddings).Done()
+		}
+		return graph.MeanPool(x).Window(window).Strides(stride).PaddingPerDim(paddings).Done()
+	}
+	n, h, w, c := d[0], d[1], d[2], d[3]
+	if window == stride && h%window == 0 && w%window == 0 {
+		// Non-overlapping windows tiling the image: a reshape exposes each
+		// window as two axes, and one reduction pools them. No copies, and
+		// the VJPs (broadcast + indicator) are differentiable again.
+		r := graph.Reshape(x, n, h/window, window, w/window, window, c)
+		if isMax {
+			return graph.ReduceMax(r, 2, 4)
+		}
+		return graph.ReduceMean(r, 2, 4)
+	}
+	if isMax {
+		patches := extractPatches(x, geom, lowest(x.DType()))
+		return graph.ReduceMax(patches, 3)
+	}
+	patches := extractPatches(x, geom, 0)
+	sum := graph.ReduceSum(patches, 3)
+	return graph.Div(sum, graph.ConstAsDType(x.Graph(), x.DType(), tapCounts(geom)))
+}
+
+// tapCounts returns [1, outH, outW, 1] with the number of in-image taps of each
+// output window, the divisor of an average pool that ignores padding.
+func tapCounts(geom geometry) [][][][]float64 {
+	counts := make([][][]float64, geom.outH)
+	for oy := range geom.outH {
+		counts[oy] = make([][]float64, geom.outW)
+		for ox := range geom.outW {
+			k := 0
+			for dy := range geom.kh {
+				iy := oy*geom.stride - geom.padTop + dy
+				for dx := range geom.kw {
+					ix := ox*geom.stride - geom.padLeft + dx
+					if iy >= 0 && iy < geom.h && ix >= 0 && ix < geom.w {
+						k++
+					}
+				}
+			}
+			counts[oy][ox] = []float64{float64(k)}
+		}
+	}
+	return [][][][]float64{counts}
+}
+
+// GlobalAvgPool averages x [N,H,W,C] over its spatial axes, returning [N,C].
+func GlobalAvgPool(x *graph.Node) *graph.Node {
+	if x.Rank() != 4 {
+		exceptions.Panicf("nn.GlobalAvgPool: x must be [N,H,W,C], got %s", x.Shape())
+	}
+	return graph.ReduceMean(x, 1, 2)
+}
