@@ -49,14 +49,14 @@ func BatchNorm(x, gamma, beta, runMean, runVar *graph.Node, training bool) (y, n
 	bcast := func(v *graph.Node) *graph.Node { return graph.Reshape(v, bshape...) }
 
 	if !training {
-		scale := graph.Mul(gamma, graph.Rsqrt(graph.AddScalar(runVar, NormEpsilon)))
+		scale := graph.Mul(gamma, invSqrt(graph.AddScalar(runVar, NormEpsilon)))
 		shift := graph.Sub(beta, graph.Mul(runMean, scale))
 		return graph.Add(graph.Mul(x, bcast(scale)), bcast(shift)), runMean, runVar
 	}
 	mean := graph.ReduceMean(x, axes...)
 	centered := graph.Sub(x, bcast(mean))
 	variance := graph.ReduceMean(graph.Square(centered), axes...)
-	scale := graph.Mul(gamma, graph.Rsqrt(graph.AddScalar(variance, NormEpsilon)))
+	scale := graph.Mul(gamma, invSqrt(graph.AddScalar(variance, NormEpsilon)))
 	y = graph.Add(graph.Mul(centered, bcast(scale)), bcast(beta))
 
 	unbiased := variance
@@ -100,7 +100,7 @@ func GroupNorm(x, gamma, beta *graph.Node, groups int) *graph.Node {
 	mean := graph.ReduceAndKeep(xg, graph.ReduceMean, axes...)
 	centered := graph.Sub(xg, mean)
 	variance := graph.ReduceAndKeep(graph.Square(centered), graph.ReduceMean, axes...)
-	normed := graph.Reshape(graph.Mul(centered, graph.Rsqrt(graph.AddScalar(variance, NormEpsilon))), dims...)
+	normed := graph.Reshape(graph.Mul(centered, invSqrt(graph.AddScalar(variance, NormEpsilon))), dims...)
 	bshape := make([]int, len(dims))
 	for i := range bshape {
 		bshape[i] = 1
@@ -112,4 +112,10 @@ func GroupNorm(x, gamma, beta *graph.Node, groups int) *graph.Node {
 // InstanceNorm is GroupNorm with one group per channel.
 func InstanceNorm(x, gamma, beta *graph.Node) *graph.Node {
 	return GroupNorm(x, gamma, beta, x.Shape().Dimensions[x.Rank()-1])
+}
+
+// invSqrt is 1/sqrt(x) built from Sqrt and Div: GoMLX has no VJP for Rsqrt,
+// while Sqrt's and Div's VJPs are themselves differentiable.
+func invSqrt(x *graph.Node) *graph.Node {
+	return graph.Reciprocal(graph.Sqrt(x))
 }
