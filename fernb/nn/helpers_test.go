@@ -82,4 +82,3 @@ func checkClose(t *testing.T, what string, got, want []float64, tol float64) {
 		t.Errorf("%s: relative error %.3g > %.1g", what, e, tol)
 	}
 }
-
