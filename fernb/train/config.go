@@ -1,0 +1,247 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/fernb/fernb/fernb"
+	"github.com/fernb/fernb/fernb/dataset"
+)
+
+// Config is a training recipe. Zero fields take the paper's values (see
+// DefaultConfig); set a field to override it.
+type Config struct {
+	Epochs    int `json:"epochs"`     // 25
+	BatchSize int `json:"batch_size"` // 64
+
+	LR          float64 `json:"lr"`                     // 0.001
+	Momentum    float64 `json:"momentum"`               // 0.9
+	WeightDecay float64 `json:"weight_decay,omitempty"` // 0
+	Nesterov    bool    `json:"nesterov,omitempty"`
+	// DecayEvery and DecayFactor are the step schedule: the learning rate of
+	// epoch e (0-based) is LR * DecayFactor^(e / DecayEvery). DecayEvery < 0
+	// disables it.
+	DecayEvery  int     `json:"decay_every"`  // 10
+	DecayFactor float64 `json:"decay_factor"` // 0.1
+
+	// NoFlip disables the random horizontal flip (probability 0.5 per image)
+	// that the paper trains with.
+	NoFlip bool `json:"no_flip,omitempty"`
+
+	// Seed drives initial weights, shuffling, flips and auxiliary draws.
+	Seed int64 `json:"seed"`
+
+	// Labels is the label order of the logits: logit i scores Labels[i].
+	// Empty means the first NumClasses labels (Angry..Neutral for 7).
+	// Training images whose label is not in it are left out and counted in
+	// Result.Skipped.
+	Labels []fernb.Label `json:"-"`
+
+	// CheckpointDir, when set, receives a checkpoint every epoch (and on
+	// cancellation); a Fit started on a directory holding one resumes from
+	// it. Keep is how many GoMLX checkpoints to keep (default 2).
+	CheckpointDir string `json:"-"`
+	Keep          int    `json:"-"`
+
+	// Normalization describes what the pixels of the training set went
+	// through; it is recorded in the checkpoint so that evaluation data can
+	// be prepared the same way. Train does not apply it.
+	Normalization Normalization `json:"-"`
+
+	// Aux adds auxiliary samples (the selected VAS or distilled DAS images)
+	// to the training batches; nil trains on the training set alone.
+	Aux *Aux `json:"-"`
+
+	// EvalBatchSize is the batch of the per-epoch validation pass
+	// (default 2 x BatchSize).
+	EvalBatchSize int `json:"-"`
+}
+
+// DefaultConfig returns the paper's recipe: 25 epochs of batch 64, SGD with
+// momentum 0.9 from lr 0.001, x0.1 every 10 epochs, random horizontal flips.
+func DefaultConfig() Config {
+	return Config{Epochs: 25, BatchSize: 64, LR: 0.001, Momentum: 0.9, DecayEvery: 10, DecayFactor: 0.1}
+}
+
+// withDefaults fills the zero fields of c from DefaultConfig.
+func (c Config) withDefaults(numClasses int) Config {
+	d := DefaultConfig()
+	if c.Epochs == 0 {
+		c.Epochs = d.Epochs
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = d.BatchSize
+	}
+	if c.LR == 0 {
+		c.LR = d.LR
+	}
+	if c.Momentum == 0 {
+		c.Momentum = d.Momentum
+	}
+	if c.DecayEvery == 0 {
+		c.DecayEvery = d.DecayEvery
+	}
+	if c.DecayFactor == 0 {
+		c.DecayFactor = d.DecayFactor
+	}
+	if c.Keep == 0 {
+		c.Keep = 2
+	}
+	if c.EvalBatchSize == 0 {
+		c.EvalBatchSize = 2 * c.BatchSize
+	}
+	if len(c.Labels) == 0 {
+		c.Labels = DefaultLabels(numClasses)
+	}
+	return c
+}
+
+func (c Config) validate(numClasses int) error {
+	var errs []error
+	if c.Epochs < 1 {
+		errs = append(errs, fmt.Errorf("Epochs=%d, want >= 1", c.Epochs))
+	}
+	if c.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("BatchSize=%d, want >= 1", c.BatchSize))
+	}
+	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
+		errs = append(errs, fmt.Errorf("LR=%v, want > 0", c.LR))
+	}
+	if c.Momentum < 0 || c.Momentum >= 1 {
+		errs = append(errs, fmt.Errorf("Momentum=%v, want in [0, 1)", c.Momentum))
+	}
+	if c.WeightDecay < 0 {
+		errs = append(errs, fmt.Errorf("WeightDecay=%v, want >= 0", c.WeightDecay))
+	}
+	if c.DecayFactor <= 0 || c.DecayFactor > 1 {
+		errs = append(errs, fmt.Errorf("DecayFactor=%v, want in (0, 1]", c.DecayFactor))
+	}
+	if len(c.Labels) != numClasses {
+		errs = append(errs, fmt.Errorf("%d labels in Labels for a model with %d classes", len(c.Labels), numClasses))
+	}
+	seen := map[fernb.Label]bool{}
+	for _, l := range c.Labels {
+		if !l.Valid() || seen[l] {
+			errs = append(errs, fmt.Errorf("Labels: %v is invalid or repeated", l))
+		}
+		seen[l] = true
+	}
+	if c.Aux != nil {
+		if err := c.Aux.validate(c.BatchSize); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("train: bad config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// LRAt returns the learning rate of epoch (0-based) under the step schedule.
+func (c Config) LRAt(epoch int) float64 {
+	if c.DecayEvery <= 0 {
+		return c.LR
+	}
+	return c.LR * math.Pow(c.DecayFactor, float64(epoch/c.DecayEvery))
+}
+
+// DefaultLabels returns the first n labels of fernb's label space.
+func DefaultLabels(n int) []fernb.Label {
+	out := make([]fernb.Label, n)
+	for i := range out {
+		out[i] = fernb.Label(i)
+	}
+	return out
+}
+
+// Normalization records how pixel values were prepared, so that a
+// checkpoint can say it. Kind is free text naming the scheme (e.g.
+// "scale01": value/255; "meanstd": (value/255-Mean)/Std per channel);
+// Preprocess, when set, is the data set package's own description of the
+// preprocessing (JSON), which evaluation code decodes and reuses.
+type Normalization struct {
+	Kind       string    `json:"kind,omitempty"`
+	Mean       []float64 `json:"mean,omitempty"`
+	Std        []float64 `json:"std,omitempty"`
+	Preprocess []byte    `json:"preprocess,omitempty"`
+}
+
+// AuxMode says how auxiliary samples enter training.
+type AuxMode string
+
+const (
+	// AuxMix draws a fixed number of each batch's images (Aux.PerBatch)
+	// from the auxiliary set, the rest from the training set: anchor + VAS,
+	// where the pool samples are many.
+	AuxMix AuxMode = "mix"
+	// AuxAppend appends the whole auxiliary set to every batch: anchor +
+	// DAS, where the distilled set is one image per class and would
+	// otherwise be seen once an epoch, far too rarely to matter.
+	AuxAppend AuxMode = "append"
+)
+
+// Aux is the auxiliary-samples hook of issue 6.
+type Aux struct {
+	Set  *dataset.Tensors
+	Mode AuxMode
+	// PerBatch is, for AuxMix, how many of the BatchSize images come from
+	// Set (drawn uniformly with replacement from the step's seed). Ignored
+	// for AuxAppend, whose batches are BatchSize + Set.N images.
+	PerBatch int
+	// Weight multiplies the loss of the auxiliary images (default 1).
+	Weight float64
+}
+
+func (a *Aux) validate(batch int) error {
+	if a.Set == nil || a.Set.N == 0 {
+		return fmt.Errorf("Aux: empty auxiliary set")
+	}
+	if err := a.Set.Validate(); err != nil {
+		return fmt.Errorf("Aux: %w", err)
+	}
+	switch a.Mode {
+	case AuxMix:
+		if a.PerBatch < 1 || a.PerBatch >= batch {
+			return fmt.Errorf("Aux: PerBatch=%d, want in [1, BatchSize-1=%d]", a.PerBatch, batch-1)
+		}
+	case AuxAppend:
+	default:
+		return fmt.Errorf("Aux: unknown mode %q (want %q or %q)", a.Mode, AuxMix, AuxAppend)
+	}
+	if a.Weight < 0 {
+		return fmt.Errorf("Aux: Weight=%v, want >= 0", a.Weight)
+	}
+	return nil
+}
+
+// Progress is reported by Fit as it goes.
+type Progress struct {
+	Stage  string // "train", "validate", "checkpoint", "resume"
+	Epoch  int    // 1-based
+	Epochs int
+	Step   int // 1-based within the epoch
+	Steps  int
+	LR     float64
+	// Loss and Acc are the running means over the epoch so far.
+	Loss, Acc float64
+	Elapsed   time.Duration // since Fit started (this process)
+	ETA       time.Duration // remaining, from this process's step rate
+	Message   string
+}
+
+// EpochStats is one row of the training history.
+type EpochStats struct {
+	Epoch     int     `json:"epoch"` // 1-based
+	LR        float64 `json:"lr"`
+	TrainLoss float64 `json:"train_loss"`
+	TrainAcc  float64 `json:"train_acc"`
+	ValLoss   float64 `json:"val_loss,omitempty"`
+	ValAcc    float64 `json:"val_acc,omitempty"`
+	// Seconds is the epoch's training wall time (excluding validation and
+	// checkpointing), summed over the processes that ran it.
+	Seconds    float64 `json:"seconds"`
+	ValSeconds float64 `json:"val_seconds,omitempty"`
+	Images     int     `json:"images"`
+}

@@ -1,0 +1,35 @@
+// Package train fits a fernb model (package models) to a labelled
+// dataset.Tensors, and runs trained models: Predict, Features, Evaluate.
+//
+// The loop is the paper's recipe by default (SGD with momentum 0.9, learning
+// rate 0.001 multiplied by 0.1 every 10 epochs, 25 epochs, random horizontal
+// flips), written directly over a model.Exec rather than GoMLX's train.Loop
+// because later stages need things that loop does not give: exact resumption
+// mid-epoch, auxiliary samples mixed into or appended to each batch (the
+// +VAS / +DAS experiments), and a wall time per epoch.
+//
+// # Determinism and resumption
+//
+// Everything random is derived from Config.Seed: the initial weights, the
+// shuffling of epoch e (a permutation seeded by (Seed, e)) and the flips and
+// auxiliary draws of step s (seeded by (Seed, e, s)). Nothing random lives
+// in the process, so a run killed after step s of epoch e and restarted from
+// its checkpoint sees exactly the batches the uninterrupted run would have.
+//
+// Fit saves a GoMLX checkpoint at the end of every epoch and when its context
+// is cancelled. The resume state (epoch, step, the running sums of the
+// unfinished epoch and the history) is stored in the checkpoint's own
+// parameters, so it can never disagree with the weights it was saved with.
+//
+// # Self-describing checkpoints
+//
+// Next to GoMLX's checkpoint files Fit writes fernb-model.json (Meta): the
+// model configuration, input size and channels, the normalisation the
+// pixels went through, and the label order of the logits. LoadModel needs
+// nothing else, which is what lets `fernb eval` and the selection stage take
+// a checkpoint directory as their only description of a model.
+//
+// Every compiled graph has one shape: training drops the remainder of each
+// shuffled epoch (a different remainder every epoch), and inference pads the
+// last batch and discards the padding.
+package train

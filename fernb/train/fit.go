@@ -1,0 +1,327 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/fernb/fernb/fernb"
+	"github.com/fernb/fernb/fernb/dataset"
+	"github.com/fernb/fernb/fernb/models"
+	"github.com/fernb/fernb/fernb/nn"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/support/exceptions"
+)
+
+// Result is what Fit returns.
+type Result struct {
+	// Model is the trained network (also saved in Config.CheckpointDir).
+	Model *Model
+	// History has one row per completed epoch, including epochs run by an
+	// earlier process that this run resumed.
+	History []EpochStats
+	// Skipped counts training images left out because their label is not
+	// in the model's label order (e.g. contempt for a 7-class model).
+	Skipped int
+	// Resumed is true when Fit continued from a checkpoint; ResumedEpoch
+	// and ResumedStep (1-based epoch, 0-based step) say where.
+	Resumed                   bool
+	ResumedEpoch, ResumedStep int
+	// StepsRun is the number of training steps this call executed.
+	StepsRun int
+}
+
+// resumeState is the part of a run's progress that must survive a restart.
+// It is stored as a parameter of the GoMLX checkpoint so it is always
+// consistent with the weights saved beside it.
+type resumeState struct {
+	Epoch   int          `json:"epoch"` // 0-based epoch in progress
+	Step    int          `json:"step"`  // steps of it already done
+	LossSum float64      `json:"loss_sum"`
+	Correct float64      `json:"correct"`
+	Images  int          `json:"images"`
+	Seconds float64      `json:"seconds"`
+	History []EpochStats `json:"history"`
+	Seed    int64        `json:"seed"`
+	Steps   int          `json:"steps_per_epoch"`
+}
+
+const stateParam = "fernb_resume_state"
+
+// Fit trains net on trainSet (evaluating on valSet after every epoch when
+// it is not nil) with cfg, reporting to progress (may be nil). With
+// cfg.CheckpointDir it saves every epoch and resumes from what it finds
+// there; if ctx is cancelled it saves where it stopped and returns an error
+// wrapping ctx.Err(), and a later Fit with the same arguments continues.
+func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet, valSet *dataset.Tensors,
+	cfg Config, progress func(Progress)) (res *Result, err error) {
+	if net == nil || trainSet == nil {
+		return nil, errors.New("train: Fit needs a model and a training set")
+	}
+	cfg = cfg.withDefaults(net.Config.NumClasses)
+	if err := cfg.validate(net.Config.NumClasses); err != nil {
+		return nil, err
+	}
+	for name, t := range map[string]*dataset.Tensors{"training": trainSet, "validation": valSet} {
+		if t == nil {
+			continue
+		}
+		if err := t.Validate(); err != nil {
+			return nil, fmt.Errorf("train: %s set: %w", name, err)
+		}
+		mc := net.Config
+		if t.H != mc.Height || t.W != mc.Width || t.C != mc.Channels {
+			return nil, fmt.Errorf("train: %s images are %dx%dx%d, model %s takes %dx%dx%d",
+				name, t.H, t.W, t.C, mc.Name, mc.Height, mc.Width, mc.Channels)
+		}
+	}
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	ci := newClassIndex(cfg.Labels)
+	bat, skipped, err := newBatcher(trainSet, ci, cfg)
+	if err != nil {
+		return nil, err
+	}
+	steps := bat.stepsPerEpoch()
+
+	// Store, optional checkpoint (which loads the latest one), resume state.
+	store := model.NewStore()
+	if err := store.SetRNGStateFromSeed(cfg.Seed); err != nil {
+		return nil, fmt.Errorf("train: seeding: %w", err)
+	}
+	meta := newMeta(net, cfg, len(bat.idx))
+	var ckpt *checkpoint.Handler
+	st := resumeState{Seed: cfg.Seed, Steps: steps}
+	res = &Result{Skipped: skipped}
+	if cfg.CheckpointDir != "" {
+		if err := os.MkdirAll(cfg.CheckpointDir, 0o755); err != nil {
+			return nil, fmt.Errorf("train: checkpoint dir: %w", err)
+		}
+		if old, err := ReadMeta(cfg.CheckpointDir); err == nil {
+			if err := compatible(old, meta); err != nil {
+				return nil, fmt.Errorf("train: %s holds another run: %w", cfg.CheckpointDir, err)
+			}
+		}
+		ckpt, err = checkpoint.Build(store).Dir(cfg.CheckpointDir).Keep(cfg.Keep).Done()
+		if err != nil {
+			return nil, fmt.Errorf("train: checkpoint %s: %w", cfg.CheckpointDir, err)
+		}
+		if s, ok := store.GetParam(stateParam); ok {
+			str, _ := s.(string)
+			if err := json.Unmarshal([]byte(str), &st); err != nil {
+				return nil, fmt.Errorf("train: %s: bad resume state: %w", cfg.CheckpointDir, err)
+			}
+			if st.Seed != cfg.Seed || st.Steps != steps {
+				return nil, fmt.Errorf("train: %s was trained with seed %d and %d steps/epoch, this run has seed %d and %d: use a fresh directory",
+					cfg.CheckpointDir, st.Seed, st.Steps, cfg.Seed, steps)
+			}
+			res.Resumed, res.ResumedEpoch, res.ResumedStep = true, st.Epoch+1, st.Step
+		}
+	}
+
+	// The training step: one compiled graph (static batch shape), with
+	// variables (weights, velocities, BN statistics) donated and updated in
+	// place by model.Exec.
+	var vars map[string]*model.Variable
+	var rngVar *model.Variable
+	if net.NeedsRNG {
+		rngVar = store.RootScope().In(modelScope).VariableWithValue(models.RNGParam, mustRNG(cfg.Seed)).SetTrainable(false)
+	}
+	opt := nn.SGDMomentum(nn.SGDConfig{LearningRate: cfg.LR, Momentum: cfg.Momentum, NoMomentum: cfg.Momentum == 0,
+		WeightDecay: cfg.WeightDecay, Nesterov: cfg.Nesterov})
+	stepExec, err := model.NewExec(backend, store, func(scope *model.Scope, x, y, w *graph.Node) (*graph.Node, *graph.Node) {
+		g := x.Graph()
+		var p nn.Params
+		p, vars = bindVariables(scope.In(modelScope), g, net.Specs)
+		if rngVar != nil {
+			p[models.RNGParam] = rngVar.NodeValue(g)
+		}
+		out := net.Apply(p, x, true)
+		for name, u := range out.Updates {
+			if name == models.RNGParam {
+				rngVar.SetNodeValue(u)
+				continue
+			}
+			vars[name].SetNodeValue(u)
+		}
+		loss, correct := lossAndCorrect(out.Logits, y, w, net.Config.NumClasses)
+		opt.UpdateGraph(scope, g, loss)
+		return loss, correct
+	})
+	if err != nil {
+		return nil, fmt.Errorf("train: building training step: %w", err)
+	}
+	defer stepExec.Finalize()
+
+	m := &Model{Net: net, Meta: *meta, Labels: cfg.Labels, Store: store, backend: backend}
+	save := func(stage string) error {
+		if ckpt == nil {
+			return nil
+		}
+		data, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		store.SetParam(stateParam, string(data))
+		if err := ckpt.Save(); err != nil {
+			return fmt.Errorf("train: saving checkpoint: %w", err)
+		}
+		meta.History, meta.EpochsDone = st.History, len(st.History)
+		meta.Complete = len(st.History) >= cfg.Epochs
+		m.Meta = *meta
+		return writeMeta(cfg.CheckpointDir, meta)
+	}
+
+	start := time.Now()
+	totalSteps := cfg.Epochs * steps
+	doneAtStart := st.Epoch*steps + st.Step
+	xShape := []int{bat.total, trainSet.H, trainSet.W, trainSet.C}
+	for ; st.Epoch < cfg.Epochs; st.Epoch, st.Step = st.Epoch+1, 0 {
+		lr := cfg.LRAt(st.Epoch)
+		if err := nn.SetLearningRate(store.RootScope(), dtypes.Float32, lr); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		perm := bat.permutation(st.Epoch)
+		for ; st.Step < steps; st.Step++ {
+			if err := ctx.Err(); err != nil {
+				if serr := save("cancel"); serr != nil {
+					return nil, errors.Join(fmt.Errorf("train: cancelled at epoch %d step %d: %w", st.Epoch+1, st.Step, err), serr)
+				}
+				return nil, fmt.Errorf("train: cancelled at epoch %d step %d (checkpoint saved): %w", st.Epoch+1, st.Step, err)
+			}
+			t0 := time.Now()
+			bat.fill(perm, st.Epoch, st.Step)
+			loss, correct, err := runStep(stepExec, backend, bat, xShape)
+			if err != nil {
+				return nil, fmt.Errorf("train: epoch %d step %d: %w", st.Epoch+1, st.Step+1, err)
+			}
+			st.LossSum += loss * float64(bat.total)
+			st.Correct += correct
+			st.Images += bat.total
+			st.Seconds += time.Since(t0).Seconds()
+			res.StepsRun++
+			done := st.Epoch*steps + st.Step + 1
+			elapsed := time.Since(start)
+			eta := time.Duration(float64(elapsed) / float64(done-doneAtStart) * float64(totalSteps-done))
+			progress(Progress{Stage: "train", Epoch: st.Epoch + 1, Epochs: cfg.Epochs, Step: st.Step + 1, Steps: steps,
+				LR: lr, Loss: st.LossSum / float64(st.Images), Acc: st.Correct / float64(st.Images), Elapsed: elapsed, ETA: eta})
+		}
+		row := EpochStats{Epoch: st.Epoch + 1, LR: lr, TrainLoss: st.LossSum / float64(st.Images),
+			TrainAcc: st.Correct / float64(st.Images), Seconds: st.Seconds, Images: st.Images}
+		if valSet != nil {
+			t0 := time.Now()
+			progress(Progress{Stage: "validate", Epoch: st.Epoch + 1, Epochs: cfg.Epochs, Elapsed: time.Since(start)})
+			ev, err := m.evaluate(ctx, valSet, cfg.EvalBatchSize)
+			if err != nil {
+				return nil, fmt.Errorf("train: validation after epoch %d: %w", st.Epoch+1, err)
+			}
+			row.ValLoss, row.ValAcc, row.ValSeconds = ev.Loss, ev.Accuracy, time.Since(t0).Seconds()
+		}
+		st.History = append(st.History, row)
+		st.LossSum, st.Correct, st.Images, st.Seconds = 0, 0, 0, 0
+		st.Step = steps
+		progress(Progress{Stage: "checkpoint", Epoch: st.Epoch + 1, Epochs: cfg.Epochs, Step: steps, Steps: steps, LR: lr,
+			Loss: row.TrainLoss, Acc: row.TrainAcc, Elapsed: time.Since(start),
+			Message: fmt.Sprintf("epoch %d: train loss %.4f acc %.4f, val loss %.4f acc %.4f, %.1fs",
+				row.Epoch, row.TrainLoss, row.TrainAcc, row.ValLoss, row.ValAcc, row.Seconds)})
+		next := st
+		next.Epoch, next.Step = st.Epoch+1, 0
+		cur := st
+		st = next
+		if err := save("epoch"); err != nil {
+			return nil, err
+		}
+		st = cur
+	}
+	st.Epoch, st.Step = cfg.Epochs, 0
+	meta.History, meta.EpochsDone, meta.Complete = st.History, len(st.History), true
+	m.Meta = *meta
+	res.Model, res.History = m, st.History
+	return res, nil
+}
+
+// runStep feeds the current batch to the training graph and returns its
+// mean loss and number of correct predictions.
+func runStep(exec *model.Exec, backend compute.Backend, bat *batcher, xShape []int) (loss, correct float64, err error) {
+	xt := tensors.FromShape(shapes.Make(dtypes.Float32, xShape...))
+	tensors.MustMutableFlatData(xt, func(flat []float32) { copy(flat, bat.x) })
+	yt := tensors.FromFlatDataAndDimensions(bat.y, len(bat.y))
+	wt := tensors.FromFlatDataAndDimensions(bat.w, len(bat.w))
+	args := make([]any, 3)
+	for i, t := range []*tensors.Tensor{xt, yt, wt} {
+		if args[i], err = graph.DonateTensorBuffer(t, backend, 0); err != nil {
+			return 0, 0, err
+		}
+	}
+	outs, err := exec.Exec(args...)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		for _, o := range outs {
+			o.FinalizeAll()
+		}
+	}()
+	err = exceptions.TryCatch[error](func() {
+		loss = float64(tensors.ToScalar[float32](outs[0]))
+		correct = float64(tensors.ToScalar[float32](outs[1]))
+	})
+	return loss, correct, err
+}
+
+// lossAndCorrect is the weighted mean softmax cross-entropy of logits
+// [N,K] against class indices y [N] (int32) with per-image weights w [N],
+// and the number of images whose arg-max is right.
+func lossAndCorrect(logits, y, w *graph.Node, k int) (loss, correct *graph.Node) {
+	dt := logits.DType()
+	onehot := graph.OneHot(y, k, dt)
+	ce := graph.Neg(graph.ReduceSum(graph.Mul(onehot, graph.LogSoftmax(logits, -1)), -1))
+	w = graph.ConvertDType(w, dt)
+	loss = graph.Div(graph.ReduceAllSum(graph.Mul(ce, w)), graph.ReduceAllSum(w))
+	pred := graph.ArgMax(logits, -1, dtypes.Int32)
+	correct = graph.ReduceAllSum(graph.ConvertDType(graph.Equal(pred, y), dt))
+	return loss, graph.StopGradient(correct)
+}
+
+func mustRNG(seed int64) *tensors.Tensor {
+	t, err := graph.RNGStateFromSeed(seed)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func newMeta(net *models.Net, cfg Config, trainImages int) *Meta {
+	m := &Meta{Format: MetaFormat, Model: net.Config, Normalization: cfg.Normalization, FeatureDim: net.FeatureDim,
+		NumParams: net.NumParams(), Train: cfg, TrainImages: trainImages, Version: fernb.Version}
+	m.Input.Height, m.Input.Width, m.Input.Channels = net.Config.Height, net.Config.Width, net.Config.Channels
+	for _, l := range cfg.Labels {
+		m.Labels = append(m.Labels, l.String())
+	}
+	return m
+}
+
+// compatible reports why a run described by now cannot continue the one
+// described by old.
+func compatible(old, now *Meta) error {
+	if old.Model != now.Model {
+		return fmt.Errorf("model %+v there, %+v here", old.Model, now.Model)
+	}
+	if fmt.Sprint(old.Labels) != fmt.Sprint(now.Labels) {
+		return fmt.Errorf("label order %v there, %v here", old.Labels, now.Labels)
+	}
+	if old.Train.BatchSize != now.Train.BatchSize || old.Train.Epochs > now.Train.Epochs && !old.Complete {
+		return fmt.Errorf("batch %d / %d epochs there, %d / %d here", old.Train.BatchSize, old.Train.Epochs, now.Train.BatchSize, now.Train.Epochs)
+	}
+	return nil
+}

@@ -1,0 +1,311 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/fernb/fernb/fernb"
+	"github.com/fernb/fernb/fernb/dataset"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/support/exceptions"
+)
+
+// DefaultInferBatch is the batch Predict, Features and Evaluate use when
+// given 0.
+const DefaultInferBatch = 128
+
+// Predictions are a model's outputs for a set of images.
+type Predictions struct {
+	N, K int
+	// Labels is the model's label order (column j of Logits scores Labels[j]).
+	Labels []fernb.Label
+	Logits []float32 // N x K, row-major
+	Probs  []float32 // N x K softmax of Logits
+	Pred   []fernb.Label
+}
+
+// Row returns image i's probabilities.
+func (p *Predictions) Row(i int) []float32 { return p.Probs[i*p.K : (i+1)*p.K] }
+
+// Infer runs the model on n images held in x (NHWC, the model's input size)
+// in batches of batch (0: DefaultInferBatch), calling fn with each batch's
+// logits [b x K] and features [b x FeatureDim]; fn's slices are reused
+// after it returns. Every batch compiles to the same graph: the last one is
+// padded and the padding dropped. This is the streaming form the selection
+// stage uses for pools that do not fit in memory (call it per chunk).
+func (m *Model) Infer(ctx context.Context, x []float32, n, batch int, fn func(start, count int, logits, features []float32) error) error {
+	c := m.Net.Config
+	size := c.Height * c.Width * c.Channels
+	if len(x) != n*size {
+		return fmt.Errorf("train: Infer: %d values for %d images of %dx%dx%d", len(x), n, c.Height, c.Width, c.Channels)
+	}
+	if batch <= 0 {
+		batch = DefaultInferBatch
+	}
+	batch = min(batch, max(n, 1))
+	exec, err := m.inferExec()
+	if err != nil {
+		return err
+	}
+	k, d := c.NumClasses, m.Net.FeatureDim
+	for start := 0; start < n; start += batch {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("train: inference cancelled at image %d of %d: %w", start, n, err)
+		}
+		count := min(batch, n-start)
+		xt := tensors.FromShape(shapes.Make(dtypes.Float32, batch, c.Height, c.Width, c.Channels))
+		tensors.MustMutableFlatData(xt, func(flat []float32) {
+			copy(flat, x[start*size:(start+count)*size])
+			clear(flat[count*size:])
+		})
+		arg, err := graph.DonateTensorBuffer(xt, m.backend, 0)
+		if err != nil {
+			return err
+		}
+		outs, err := exec.Exec(arg)
+		if err != nil {
+			return fmt.Errorf("train: inference: %w", err)
+		}
+		var fnErr error
+		err = exceptions.TryCatch[error](func() {
+			tensors.MustConstFlatData(outs[0], func(logits []float32) {
+				tensors.MustConstFlatData(outs[1], func(feats []float32) {
+					fnErr = fn(start, count, logits[:count*k], feats[:count*d])
+				})
+			})
+		})
+		for _, o := range outs {
+			o.FinalizeAll()
+		}
+		if err != nil {
+			return fmt.Errorf("train: reading inference outputs: %w", err)
+		}
+		if fnErr != nil {
+			return fnErr
+		}
+	}
+	return nil
+}
+
+func (m *Model) checkInput(data *dataset.Tensors) error {
+	if data == nil {
+		return errors.New("train: no data")
+	}
+	if err := data.Validate(); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	c := m.Net.Config
+	if data.H != c.Height || data.W != c.Width || data.C != c.Channels {
+		return fmt.Errorf("train: images are %dx%dx%d, model %s takes %dx%dx%d", data.H, data.W, data.C,
+			c.Name, c.Height, c.Width, c.Channels)
+	}
+	return nil
+}
+
+// Predict returns logits, probabilities and predicted labels for data.
+func (m *Model) Predict(ctx context.Context, data *dataset.Tensors, batch int) (*Predictions, error) {
+	if err := m.checkInput(data); err != nil {
+		return nil, err
+	}
+	k := m.Net.Config.NumClasses
+	p := &Predictions{N: data.N, K: k, Labels: m.Labels, Logits: make([]float32, data.N*k), Probs: make([]float32, data.N*k),
+		Pred: make([]fernb.Label, data.N)}
+	err := m.Infer(ctx, data.X, data.N, batch, func(start, count int, logits, _ []float32) error {
+		copy(p.Logits[start*k:], logits)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < p.N; i++ {
+		softmax(p.Logits[i*k:(i+1)*k], p.Probs[i*k:(i+1)*k])
+		best := 0
+		for j := 1; j < k; j++ {
+			if p.Logits[i*k+j] > p.Logits[i*k+best] {
+				best = j
+			}
+		}
+		p.Pred[i] = m.Labels[best]
+	}
+	return p, nil
+}
+
+// Features returns the penultimate feature vector of every image of data
+// (N rows of Net.FeatureDim).
+func (m *Model) Features(ctx context.Context, data *dataset.Tensors, batch int) ([][]float32, error) {
+	if err := m.checkInput(data); err != nil {
+		return nil, err
+	}
+	d := m.Net.FeatureDim
+	flat := make([]float32, data.N*d)
+	err := m.Infer(ctx, data.X, data.N, batch, func(start, count int, _, feats []float32) error {
+		copy(flat[start*d:], feats)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]float32, data.N)
+	for i := range out {
+		out[i] = flat[i*d : (i+1)*d : (i+1)*d]
+	}
+	return out, nil
+}
+
+func softmax(logits, out []float32) {
+	mx := float32(math.Inf(-1))
+	for _, v := range logits {
+		mx = max(mx, v)
+	}
+	var sum float64
+	for j, v := range logits {
+		e := math.Exp(float64(v - mx))
+		out[j] = float32(e)
+		sum += e
+	}
+	for j := range out {
+		out[j] = float32(float64(out[j]) / sum)
+	}
+}
+
+// ClassResult is one class's share of an Evaluation.
+type ClassResult struct {
+	Class    string  `json:"class"`
+	N        int     `json:"n"`
+	Correct  int     `json:"correct"`
+	Accuracy float64 `json:"accuracy"`
+}
+
+// DroppedClass names a class left out of an evaluation and why.
+type DroppedClass struct {
+	Class  string `json:"class"`
+	Images int    `json:"images"`
+	Reason string `json:"reason"`
+}
+
+// Evaluation is a model's accuracy on a labelled set, over the classes the
+// model and the set share.
+type Evaluation struct {
+	N        int     `json:"n"`
+	Accuracy float64 `json:"accuracy"`
+	// MeanClassAccuracy is the unweighted mean of the per-class accuracies
+	// (the figure imbalanced FER sets are often reported with).
+	MeanClassAccuracy float64 `json:"mean_class_accuracy"`
+	Loss              float64 `json:"loss"`
+	// Classes are the shared classes, in the model's label order; they
+	// index PerClass and both axes of Confusion (rows: true, columns:
+	// predicted). Predictions are restricted to these classes.
+	Classes    []string       `json:"classes"`
+	PerClass   []ClassResult  `json:"per_class"`
+	Confusion  [][]int        `json:"confusion"`
+	Dropped    []DroppedClass `json:"dropped,omitempty"`
+	Unlabelled int            `json:"unlabelled,omitempty"`
+}
+
+// Evaluate computes accuracy, per-class accuracy and the confusion matrix
+// of m on data. Only classes both the model and the data have are scored:
+// images of classes the model does not know are dropped, model classes with
+// no image are left out of the arg-max (so a 7-class model evaluated on a
+// 6-class set is not penalised for predicting the missing class), and both
+// are named in Evaluation.Dropped.
+func (m *Model) Evaluate(ctx context.Context, data *dataset.Tensors, batch int) (*Evaluation, error) {
+	return m.evaluate(ctx, data, batch)
+}
+
+func (m *Model) evaluate(ctx context.Context, data *dataset.Tensors, batch int) (*Evaluation, error) {
+	if err := m.checkInput(data); err != nil {
+		return nil, err
+	}
+	ev := &Evaluation{}
+	modelIdx := newClassIndex(m.Labels)
+	counts := map[fernb.Label]int{}
+	var keep []int
+	for i, l := range data.Labels {
+		if !l.Valid() {
+			ev.Unlabelled++
+			continue
+		}
+		counts[l]++
+		if _, ok := modelIdx[l]; ok {
+			keep = append(keep, i)
+		}
+	}
+	for l := fernb.Label(0); int(l) < fernb.NumLabels; l++ {
+		if _, ok := modelIdx[l]; !ok && counts[l] > 0 {
+			ev.Dropped = append(ev.Dropped, DroppedClass{Class: l.String(), Images: counts[l], Reason: "not a class of the model"})
+		}
+	}
+	var shared []int // model logit indices of shared classes
+	col := map[int]int{}
+	for j, l := range m.Labels {
+		if counts[l] == 0 {
+			ev.Dropped = append(ev.Dropped, DroppedClass{Class: l.String(), Reason: "no image in the data"})
+			continue
+		}
+		col[j] = len(shared)
+		shared = append(shared, j)
+		ev.Classes = append(ev.Classes, l.String())
+	}
+	if len(keep) == 0 {
+		return nil, fmt.Errorf("train: no image of the data has a class the model knows (model: %v)", m.Meta.Labels)
+	}
+	sub := data
+	if len(keep) != data.N {
+		sub = data.Subset(keep)
+	}
+	nc := len(shared)
+	ev.Confusion = make([][]int, nc)
+	for i := range ev.Confusion {
+		ev.Confusion[i] = make([]int, nc)
+	}
+	k := m.Net.Config.NumClasses
+	var lossSum float64
+	logp := make([]float64, nc)
+	err := m.Infer(ctx, sub.X, sub.N, batch, func(start, count int, logits, _ []float32) error {
+		for i := 0; i < count; i++ {
+			row := logits[i*k : (i+1)*k]
+			mx := math.Inf(-1)
+			best := 0
+			for c, j := range shared {
+				if float64(row[j]) > mx {
+					mx, best = float64(row[j]), c
+				}
+			}
+			var z float64
+			for c, j := range shared {
+				logp[c] = float64(row[j]) - mx
+				z += math.Exp(logp[c])
+			}
+			truth := col[int(modelIdx[sub.Labels[start+i]])]
+			lossSum -= logp[truth] - math.Log(z)
+			ev.Confusion[truth][best]++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	correct := 0
+	for c := range shared {
+		n, ok := 0, ev.Confusion[c][c]
+		for _, v := range ev.Confusion[c] {
+			n += v
+		}
+		correct += ok
+		acc := 0.0
+		if n > 0 {
+			acc = float64(ok) / float64(n)
+		}
+		ev.PerClass = append(ev.PerClass, ClassResult{Class: ev.Classes[c], N: n, Correct: ok, Accuracy: acc})
+		ev.MeanClassAccuracy += acc / float64(nc)
+	}
+	ev.N = sub.N
+	ev.Accuracy = float64(correct) / float64(sub.N)
+	ev.Loss = lossSum / float64(sub.N)
+	return ev, nil
+}

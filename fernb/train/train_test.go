@@ -1,0 +1,323 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/fernb/fernb/fernb"
+	"github.com/fernb/fernb/fernb/dataset"
+	"github.com/fernb/fernb/fernb/models"
+	"github.com/gomlx/compute"
+)
+
+func testBackend(t testing.TB) compute.Backend {
+	t.Helper()
+	b, err := fernb.NewBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// bars generates n size x size grayscale images of 7 classes: class k is a
+// bright horizontal bar at row band k over uniform noise. The bars are
+// left-right symmetric, so horizontal flips keep the class.
+func bars(n, size int, seed uint64) *dataset.Tensors {
+	t := dataset.NewTensors(n, size, size, 1)
+	r := rand.New(rand.NewPCG(seed, 99))
+	band := size / 7
+	for i := 0; i < n; i++ {
+		k := i % 7
+		t.Labels[i] = fernb.Label(k)
+		img := t.Image(i)
+		for y := 0; y < size; y++ {
+			for x := 0; x < size; x++ {
+				v := 0.6 * r.Float32()
+				if y/band == k && x > 1 && x < size-2 {
+					v += 0.7
+				}
+				img[y*size+x] = v
+			}
+		}
+	}
+	return t
+}
+
+func smallNet(t testing.TB) *models.Net {
+	net, err := models.New(models.Config{Name: "fer-cnn", Height: 16, Width: 16, Channels: 1, WidthMult: 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net
+}
+
+func quickConfig() Config {
+	return Config{Epochs: 3, BatchSize: 32, LR: 0.02, DecayEvery: 2, Seed: 5}
+}
+
+// TestFitLearns trains the FER CNN (at 16x16, a quarter of its width) on a
+// generated 7-class set and checks it clearly beats chance (1/7), then
+// exercises Predict, Features and Evaluate on the result.
+func TestFitLearns(t *testing.T) {
+	b := testBackend(t)
+	trainSet, valSet := bars(448, 16, 1), bars(140, 16, 2)
+	var calls, lastEpoch int
+	var sawETA bool
+	res, err := Fit(context.Background(), b, smallNet(t), trainSet, valSet, quickConfig(), func(p Progress) {
+		calls++
+		lastEpoch = p.Epoch
+		if p.Stage == "train" && p.ETA > 0 {
+			sawETA = true
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.History) != 3 || lastEpoch != 3 || calls < 3*14 || !sawETA {
+		t.Fatalf("history %d rows, last epoch %d, %d progress calls, ETA seen %v", len(res.History), lastEpoch, calls, sawETA)
+	}
+	for i, h := range res.History {
+		t.Logf("epoch %d: lr %.4f train loss %.3f acc %.3f val loss %.3f acc %.3f %.2fs", h.Epoch, h.LR, h.TrainLoss, h.TrainAcc, h.ValLoss, h.ValAcc, h.Seconds)
+		if h.Images != 14*32 || h.Seconds <= 0 {
+			t.Errorf("epoch %d: %d images, %.3fs", i+1, h.Images, h.Seconds)
+		}
+	}
+	if lr := res.History[2].LR; math.Abs(lr-0.002) > 1e-9 {
+		t.Errorf("epoch 3 lr = %v, want 0.002 (x0.1 after 2 epochs)", lr)
+	}
+	last := res.History[2]
+	if last.TrainAcc < 0.6 || last.ValAcc < 0.6 {
+		t.Fatalf("did not learn: train acc %.3f, val acc %.3f (chance 0.14)", last.TrainAcc, last.ValAcc)
+	}
+	if last.TrainLoss >= res.History[0].TrainLoss {
+		t.Errorf("training loss did not fall: %.3f -> %.3f", res.History[0].TrainLoss, last.TrainLoss)
+	}
+
+	m := res.Model
+	ctx := context.Background()
+	ev, err := m.Evaluate(ctx, valSet, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(ev.Accuracy-last.ValAcc) > 1e-9 || ev.N != 140 || len(ev.Classes) != 7 {
+		t.Errorf("Evaluate: acc %v (history %v), n %d, classes %v", ev.Accuracy, last.ValAcc, ev.N, ev.Classes)
+	}
+	total := 0
+	for i, row := range ev.Confusion {
+		for _, v := range row {
+			total += v
+		}
+		if ev.PerClass[i].N != 20 {
+			t.Errorf("class %s: %d images, want 20", ev.PerClass[i].Class, ev.PerClass[i].N)
+		}
+	}
+	if total != 140 {
+		t.Errorf("confusion matrix sums to %d", total)
+	}
+	p, err := m.Predict(ctx, valSet, 50) // 50 does not divide 140: exercises padding
+	if err != nil {
+		t.Fatal(err)
+	}
+	agree := 0
+	for i := 0; i < p.N; i++ {
+		var s float64
+		for _, v := range p.Row(i) {
+			s += float64(v)
+		}
+		if math.Abs(s-1) > 1e-4 {
+			t.Fatalf("row %d probabilities sum to %v", i, s)
+		}
+		if p.Pred[i] == valSet.Labels[i] {
+			agree++
+		}
+	}
+	if math.Abs(float64(agree)/140-ev.Accuracy) > 1e-9 {
+		t.Errorf("Predict accuracy %d/140, Evaluate %v", agree, ev.Accuracy)
+	}
+	feats, err := m.Features(ctx, valSet, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(feats) != 140 || len(feats[0]) != m.Net.FeatureDim || m.Net.FeatureDim != 64 {
+		t.Errorf("features: %d x %d, FeatureDim %d", len(feats), len(feats[0]), m.Net.FeatureDim)
+	}
+}
+
+// TestResumeAfterCancel cancels a run in the middle of its second epoch,
+// resumes it from the checkpoint, and checks that it ends where an
+// uninterrupted run ends; then loads the checkpoint from its directory
+// alone and checks it predicts the same.
+func TestResumeAfterCancel(t *testing.T) {
+	b := testBackend(t)
+	trainSet := bars(224, 16, 3)
+	cfg := Config{Epochs: 2, BatchSize: 32, LR: 0.02, Seed: 9}
+	ref, err := Fit(context.Background(), b, smallNet(t), trainSet, nil, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	cfg.CheckpointDir = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err = Fit(ctx, b, smallNet(t), trainSet, nil, cfg, func(p Progress) {
+		if p.Stage == "train" && p.Epoch == 2 && p.Step == 3 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Fit returned %v", err)
+	}
+	meta, err := ReadMeta(cfg.CheckpointDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.EpochsDone != 1 || meta.Complete {
+		t.Fatalf("after cancel: %d epochs done, complete %v", meta.EpochsDone, meta.Complete)
+	}
+
+	res, err := Fit(context.Background(), b, smallNet(t), trainSet, nil, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Resumed || res.ResumedEpoch != 2 || res.ResumedStep != 3 || res.StepsRun != 7-3 {
+		t.Fatalf("resumed=%v at epoch %d step %d, ran %d steps", res.Resumed, res.ResumedEpoch, res.ResumedStep, res.StepsRun)
+	}
+	if len(res.History) != 2 {
+		t.Fatalf("history has %d rows", len(res.History))
+	}
+	for i := range res.History {
+		a, r := res.History[i], ref.History[i]
+		if a.Images != r.Images || math.Abs(a.TrainLoss-r.TrainLoss) > 1e-4*math.Max(1, r.TrainLoss) || math.Abs(a.TrainAcc-r.TrainAcc) > 0.02 {
+			t.Errorf("epoch %d: resumed loss %.6f acc %.4f (%d images), uninterrupted %.6f %.4f (%d)",
+				i+1, a.TrainLoss, a.TrainAcc, a.Images, r.TrainLoss, r.TrainAcc, r.Images)
+		}
+	}
+
+	// A second resume of a finished run trains nothing more.
+	again, err := Fit(context.Background(), b, smallNet(t), trainSet, nil, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.StepsRun != 0 || len(again.History) != 2 {
+		t.Errorf("finished run resumed for %d steps, %d rows", again.StepsRun, len(again.History))
+	}
+
+	loaded, err := LoadModel(b, cfg.CheckpointDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !loaded.Meta.Complete || loaded.Meta.Model.Height != 16 || len(loaded.Labels) != 7 || loaded.Labels[3] != fernb.Happy {
+		t.Errorf("loaded meta: %+v", loaded.Meta)
+	}
+	test := bars(70, 16, 4)
+	ctx2 := context.Background()
+	p1, err := res.Model.Predict(ctx2, test, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := loaded.Predict(ctx2, test, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p3, err := ref.Model.Predict(ctx2, test, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p1.Logits {
+		if p1.Logits[i] != p2.Logits[i] {
+			t.Fatalf("logit %d: trained model %v, loaded checkpoint %v", i, p1.Logits[i], p2.Logits[i])
+		}
+		if d := math.Abs(float64(p1.Logits[i] - p3.Logits[i])); d > 1e-3*math.Max(1, math.Abs(float64(p3.Logits[i]))) {
+			t.Fatalf("logit %d: resumed run %v, uninterrupted run %v", i, p1.Logits[i], p3.Logits[i])
+		}
+	}
+
+	// Another model in the same directory is refused.
+	other, _ := models.New(models.Config{Name: "fer-cnn", Height: 16, Width: 16, WidthMult: 0.5})
+	if _, err := Fit(context.Background(), b, other, trainSet, nil, cfg, nil); err == nil {
+		t.Error("Fit resumed a checkpoint of a different model")
+	}
+}
+
+// TestAux checks both ways of adding auxiliary samples: AuxMix keeps the
+// batch size and uses fewer anchor images per step; AuxAppend adds the
+// whole auxiliary set to every batch.
+func TestAux(t *testing.T) {
+	b := testBackend(t)
+	anchor, aux := bars(128, 16, 5), bars(7, 16, 6)
+	aux.Labels[0] = fernb.Contempt // not in the label order: skipped
+	for _, c := range []struct {
+		aux        Aux
+		wantImages int
+	}{
+		{Aux{Set: aux, Mode: AuxMix, PerBatch: 8}, 5 * 32}, // 128/(32-8) = 5 steps of 32
+		{Aux{Set: aux, Mode: AuxAppend}, 4 * (32 + 6)},     // 4 steps of 32 + 6 usable aux
+	} {
+		cfg := Config{Epochs: 1, BatchSize: 32, LR: 0.01, Seed: 1, Aux: &c.aux}
+		res, err := Fit(context.Background(), b, smallNet(t), anchor, nil, cfg, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", c.aux.Mode, err)
+		}
+		if got := res.History[0].Images; got != c.wantImages {
+			t.Errorf("%s: %d images in the epoch, want %d", c.aux.Mode, got, c.wantImages)
+		}
+	}
+	bad := Config{Epochs: 1, BatchSize: 32, Aux: &Aux{Set: aux, Mode: AuxMix, PerBatch: 32}}
+	if _, err := Fit(context.Background(), b, smallNet(t), anchor, nil, bad, nil); err == nil {
+		t.Error("PerBatch == BatchSize accepted")
+	}
+}
+
+// TestEvaluateSharedClasses evaluates a 7-class model on data that has a
+// class the model lacks (contempt) and lacks one it has (fear).
+func TestEvaluateSharedClasses(t *testing.T) {
+	b := testBackend(t)
+	res, err := Fit(context.Background(), b, smallNet(t), bars(64, 16, 7), nil, Config{Epochs: 1, BatchSize: 32, Seed: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bars(70, 16, 8)
+	nFear := 0
+	for i, l := range data.Labels {
+		switch l {
+		case fernb.Fear:
+			data.Labels[i] = fernb.Contempt
+			nFear++
+		case fernb.Sad:
+			if i%2 == 0 {
+				data.Labels[i] = fernb.Unlabelled
+			}
+		}
+	}
+	ev, err := res.Model.Evaluate(context.Background(), data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Classes) != 6 || ev.N != 70-nFear-ev.Unlabelled || ev.Unlabelled != 5 {
+		t.Fatalf("classes %v, n %d, unlabelled %d", ev.Classes, ev.N, ev.Unlabelled)
+	}
+	var dropped []string
+	for _, d := range ev.Dropped {
+		dropped = append(dropped, d.Class)
+	}
+	if len(dropped) != 2 || dropped[0] != "contempt" || dropped[1] != "fear" || ev.Dropped[0].Images != nFear {
+		t.Errorf("dropped %+v", ev.Dropped)
+	}
+	if len(ev.Confusion) != 6 || len(ev.Confusion[0]) != 6 {
+		t.Errorf("confusion %dx%d", len(ev.Confusion), len(ev.Confusion[0]))
+	}
+}
+
+func TestConfigSchedule(t *testing.T) {
+	c := DefaultConfig()
+	for e, want := range map[int]float64{0: 0.001, 9: 0.001, 10: 0.0001, 24: 0.00001} {
+		if got := c.LRAt(e); math.Abs(got-want) > 1e-12 {
+			t.Errorf("LRAt(%d) = %v, want %v", e, got, want)
+		}
+	}
+	if err := (Config{Epochs: 1, BatchSize: 1, LR: -1, Momentum: 0.9, DecayFactor: 0.1}).withDefaults(7).validate(7); err == nil {
+		t.Error("negative LR accepted")
+	}
+}
