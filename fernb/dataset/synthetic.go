@@ -1,0 +1,147 @@
+package dataset
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/fernb/fernb/fernb/dataset/synth"
+)
+
+// SynthSpec selects a synthetic data set: the embedded default that runs on
+// a fresh machine with no data downloaded. Its text form, used as the
+// "path" of format synthetic, is comma-separated: a domain (lab, wild,
+// pool) and key=value pairs n, seed, size, channels, identities, first
+// (first identity), e.g. "wild,n=700,seed=2,first=100".
+type SynthSpec struct {
+	Config synth.Config
+}
+
+// ParseSynthSpec parses the text form of a SynthSpec.
+func ParseSynthSpec(s string) (SynthSpec, error) {
+	cfg := synth.Config{Domain: synth.Lab, N: 700, Seed: 1}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		k, v, hasV := strings.Cut(f, "=")
+		if !hasV {
+			d, err := synth.ParseDomain(f)
+			if err != nil {
+				return SynthSpec{}, fmt.Errorf("dataset: synthetic spec %q: %w", s, err)
+			}
+			cfg.Domain = d
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return SynthSpec{}, fmt.Errorf("dataset: synthetic spec %q: %s=%q is not an integer", s, k, v)
+		}
+		switch strings.TrimSpace(k) {
+		case "n":
+			cfg.N = int(n)
+		case "seed":
+			cfg.Seed = n
+		case "size":
+			cfg.Size = int(n)
+		case "channels":
+			cfg.Channels = int(n)
+		case "identities":
+			cfg.Identities = int(n)
+		case "first":
+			cfg.FirstIdentity = int(n)
+		case "domain":
+		default:
+			return SynthSpec{}, fmt.Errorf("dataset: synthetic spec %q: unknown key %q (known: n, seed, size, channels, identities, first)", s, k)
+		}
+	}
+	if cfg.N <= 0 {
+		return SynthSpec{}, fmt.Errorf("dataset: synthetic spec %q: n must be positive", s)
+	}
+	return SynthSpec{Config: cfg}, nil
+}
+
+type synthSource struct {
+	spec SynthSpec
+	idx  map[string]int
+}
+
+func (d *Dataset) openSynthetic(p string, opt Options) error {
+	spec := opt.Synth
+	if p != "" || spec.Config.N == 0 {
+		var err error
+		if spec, err = ParseSynthSpec(p); err != nil {
+			return err
+		}
+	}
+	// Labels and identities do not depend on the size, so list them from
+	// cheap 16-pixel renders.
+	meta := spec.Config
+	meta.Size, meta.Channels = 16, 1
+	g, err := synth.New(meta)
+	if err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	}
+	faces := g.Range(0, meta.N)
+	d.synth = &synthSource{spec: spec, idx: make(map[string]int, len(faces))}
+	for i, f := range faces {
+		ref := g.Ref(i)
+		d.synth.idx[ref] = i
+		d.Items = append(d.Items, Item{Ref: ref, Label: f.Label, Subject: f.Subject(), Split: string(spec.Config.Domain), recOff: -1})
+	}
+	return nil
+}
+
+// generator renders at the preprocess size when the spec leaves size open.
+func (s *synthSource) generator(pre Preprocess) (*synth.Generator, error) {
+	cfg := s.spec.Config
+	if cfg.Size == 0 {
+		cfg.Size = max(pre.Height, pre.Width, 16)
+	}
+	cfg.Channels = pre.Channels
+	return synth.New(cfg)
+}
+
+func (s *synthSource) render(ctx context.Context, items []Item, pre Preprocess, t *Tensors, ok []bool) error {
+	g, err := s.generator(pre)
+	if err != nil {
+		return fmt.Errorf("dataset: %w", err)
+	}
+	size := g.Config().Size
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]float32, size*size*pre.Channels)
+			for i := range next {
+				k, found := s.idx[items[i].Ref]
+				if !found {
+					continue
+				}
+				if _, err := g.Float32(k, buf); err != nil {
+					continue
+				}
+				for j := range buf {
+					buf[j] *= 255
+				}
+				pre.applyFloat(buf, size, size, t.Image(i))
+				ok[i] = true
+			}
+		}()
+	}
+	for i := range items {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return ctx.Err()
+}
