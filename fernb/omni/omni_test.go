@@ -64,7 +64,7 @@ func TestCosineMarginRule(t *testing.T) {
 func TestSoftmaxRule(t *testing.T) {
 	cols := Columns{Sims: []fernb.Label{fernb.Angry, fernb.Happy}, Probs: []fernb.Label{fernb.Angry, fernb.Happy, fernb.Sad}}
 	scores := []Score{
-		{Index: 0, Sims: []float32{0.9, 0.1}, Probs: []float32{0.1, 0.2, 0.7}},  // softmax: sad 0.7; cosine: angry
+		{Index: 0, Sims: []float32{0.9, 0.1}, Probs: []float32{0.1, 0.2, 0.7}},   // softmax: sad 0.7; cosine: angry
 		{Index: 1, Sims: []float32{0.2, 0.3}, Probs: []float32{0.05, 0.9, 0.05}}, // happy 0.9
 		{Index: 2, Sims: []float32{0.5, 0.4}, Probs: []float32{0.5, 0.4, 0.1}},   // angry 0.5
 		{Index: 3, Sims: []float32{0.1, 0.6}, Probs: []float32{0.1, 0.8, 0.1}},   // happy 0.8

@@ -42,9 +42,9 @@ type ClassPoint struct {
 	Label string `json:"label"`
 	// Count is the number of pool images given this label; Known those of
 	// them whose truth is known; Correct those whose truth is this label.
-	Count     int64   `json:"count"`
-	Known     int64   `json:"known"`
-	Correct   int64   `json:"correct"`
+	Count     int64 `json:"count"`
+	Known     int64 `json:"known"`
+	Correct   int64 `json:"correct"`
 	Precision Ratio `json:"precision"` // Correct/Known, NaN when Known is 0
 }
 
@@ -83,11 +83,11 @@ type Point struct {
 // Report is the quality of pseudo-labels on a pool whose true labels the
 // rules did not see, as the margin (cosine) and threshold (softmax) vary.
 type Report struct {
-	Model    string `json:"model"`
-	Pool     string `json:"pool"`
-	Scored   int64  `json:"scored"`
-	Truthful int64  `json:"with_truth"`
-	Positive string `json:"positive,omitempty"`
+	Model    string  `json:"model"`
+	Pool     string  `json:"pool"`
+	Scored   int64   `json:"scored"`
+	Truthful int64   `json:"with_truth"`
+	Positive string  `json:"positive,omitempty"`
 	Cosine   []Point `json:"cosine"`
 	Softmax  []Point `json:"softmax,omitempty"`
 }
