@@ -31,12 +31,16 @@ type Figure struct {
 	draw          func(c draw.Canvas)
 }
 
-// newFigure wraps a draw function that fills the white background first.
+// figureMargin keeps titles and axis labels off the edge of the image.
+const figureMargin = 6
+
+// newFigure wraps a draw function for content of natural size w x h: it
+// fills the white background and leaves a margin on every side.
 func newFigure(w, h vg.Length, fn func(c draw.Canvas)) *Figure {
-	return &Figure{Width: w, Height: h, draw: func(c draw.Canvas) {
+	return &Figure{Width: w + 2*figureMargin, Height: h + 2*figureMargin, draw: func(c draw.Canvas) {
 		c.SetColor(color.White)
 		c.Fill(c.Rectangle.Path())
-		fn(c)
+		fn(draw.Crop(c, figureMargin, -figureMargin, figureMargin, -figureMargin))
 	}}
 }
 
