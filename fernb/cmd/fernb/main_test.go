@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/fernb/fernb/fernb"
+)
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err = run(context.Background(), args, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+func TestEnv(t *testing.T) {
+	t.Setenv(fernb.BackendEnv, "") // the default: pure Go
+	out, errOut, err := runCLI(t, "env")
+	if err != nil {
+		t.Fatalf("fernb env: %v\nstderr: %s", err, errOut)
+	}
+	for _, want := range []string{
+		"fernb:        " + fernb.Version,
+		"backend:      " + fernb.DefaultBackendConfig,
+		"description:  ",
+		"GOMAXPROCS:   ",
+		"module:       github.com/gomlx/compute ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("fernb env output lacks %q:\n%s", want, out)
+		}
+	}
+	if want := "GOMAXPROCS:   " + strconv.Itoa(runtime.GOMAXPROCS(0)) + " "; !strings.Contains(out, want) {
+		t.Errorf("fernb env does not report GOMAXPROCS=%d:\n%s", runtime.GOMAXPROCS(0), out)
+	}
+	// The SIMD warning goes to stderr exactly when the binary lacks it.
+	if warned := strings.Contains(errOut, fernb.SIMDWarning); warned == fernb.BuiltWithSIMD() {
+		t.Errorf("built with simd: %v, but SIMD warning printed: %v (stderr %q)", fernb.BuiltWithSIMD(), warned, errOut)
+	}
+}
+
+func TestEnvXLAMissingIsReportedNotFatal(t *testing.T) {
+	t.Setenv(fernb.BackendEnv, "no-such-backend")
+	out, errOut, err := runCLI(t, "env")
+	if err != nil {
+		t.Fatalf("fernb env with a bad backend should still describe the process: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(out, "backend error:") || !strings.Contains(out, "no-such-backend") {
+		t.Errorf("fernb env does not show the backend error:\n%s", out)
+	}
+}
+
+func TestEnvRejectsArguments(t *testing.T) {
+	if _, _, err := runCLI(t, "env", "-nosuchflag"); err == nil {
+		t.Error("fernb env -nosuchflag succeeded")
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _, err := runCLI(t, "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != "fernb "+fernb.Version+"\n" {
+		t.Errorf("fernb version = %q, want %q", out, "fernb "+fernb.Version+"\n")
+	}
+	if fernb.Version == "" {
+		t.Error("fernb.Version is empty")
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	_, errOut, err := runCLI(t, "frobnicate")
+	if err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
+		t.Errorf("fernb frobnicate: err = %v, want unknown command", err)
+	}
+	if !strings.Contains(errOut, "usage: fernb") || !strings.Contains(errOut, "env") {
+		t.Errorf("unknown command does not print the usage with the command list:\n%s", errOut)
+	}
+}
+
+func TestNoCommand(t *testing.T) {
+	if _, errOut, err := runCLI(t); err == nil || !strings.Contains(errOut, "usage: fernb") {
+		t.Errorf("fernb with no command: err = %v, stderr %q; want an error and the usage", err, errOut)
+	}
+	if _, errOut, err := runCLI(t, "help"); err != nil || !strings.Contains(errOut, "version") {
+		t.Errorf("fernb help: err = %v, stderr %q; want the usage and no error", err, errOut)
+	}
+}
+
+// The command table has unique names, each with a summary.
+func TestCommandTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range commands() {
+		if c.Name == "" || c.Summary == "" || c.Run == nil {
+			t.Errorf("incomplete command %+v", c)
+		}
+		if seen[c.Name] {
+			t.Errorf("command %q registered twice", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	for _, name := range []string{"env", "version"} {
+		if !seen[name] {
+			t.Errorf("command %q missing", name)
+		}
+	}
+}

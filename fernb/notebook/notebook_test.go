@@ -1,0 +1,336 @@
+package notebook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// RequireEnv makes missing Jupyter/GoNB a test failure instead of a skip (CI sets it).
+const RequireEnv = "FERNB_REQUIRE_NOTEBOOKS"
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// newRunner returns a Runner in quick mode, or skips the test (fails it when
+// FERNB_REQUIRE_NOTEBOOKS=1) when Jupyter or the Go tools are missing.
+// FERNB_NOTEBOOK_OUT keeps the executed copies in that directory.
+func newRunner(t *testing.T) *Runner {
+	t.Helper()
+	out := os.Getenv("FERNB_NOTEBOOK_OUT")
+	if out == "" {
+		out = t.TempDir()
+	}
+	r, err := NewRunner(context.Background(), Options{Root: repoRoot(t), OutDir: out, Quick: true, CellTimeout: 8 * time.Minute})
+	var missing *MissingError
+	if errors.As(err, &missing) {
+		if os.Getenv(RequireEnv) == "1" {
+			t.Fatalf("%v\n(%s=1: notebooks must run here)", err, RequireEnv)
+		}
+		t.Skipf("skipping notebook execution: %v\n(set %s=1 to make this a failure)", err, RequireEnv)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func testContext(t *testing.T) context.Context {
+	ctx := context.Background()
+	if d, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-10*time.Second))
+		t.Cleanup(cancel)
+	}
+	return ctx
+}
+
+func TestFindRoot(t *testing.T) {
+	root := repoRoot(t)
+	for _, p := range []string{"go.mod", "kernels/gonb-fernb/kernel.json", "kernels/gonb-fernb/launch.sh", "notebooks"} {
+		if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+			t.Errorf("repo root %s lacks %s: %v", root, p, err)
+		}
+	}
+	if got, err := FindRoot(filepath.Join(root, "fernb", "notebook")); err != nil || got != root {
+		t.Errorf("FindRoot(fernb/notebook) = %q, %v; want %q", got, err, root)
+	}
+	if _, err := FindRoot(t.TempDir()); err == nil {
+		t.Error("FindRoot(temp dir) found a root, want an error")
+	}
+}
+
+// The committed kernelspec template must be valid JSON that starts the
+// launcher next to it, with GOEXPERIMENT=simd.
+func TestKernelSpecTemplate(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "kernels", KernelName, "kernel.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Argv     []string          `json:"argv"`
+		Env      map[string]string `json:"env"`
+		Language string            `json:"language"`
+	}
+	if err := json.Unmarshal(data, &spec); err != nil {
+		t.Fatalf("kernel.json: %v", err)
+	}
+	if len(spec.Argv) < 2 || spec.Argv[0] != "{resource_dir}/launch.sh" || spec.Argv[1] != "{connection_file}" {
+		t.Errorf("argv = %q, want [{resource_dir}/launch.sh {connection_file}]", spec.Argv)
+	}
+	if spec.Env["GOEXPERIMENT"] != "simd" || spec.Language != "go" {
+		t.Errorf("env = %v, language %q; want GOEXPERIMENT=simd, go", spec.Env, spec.Language)
+	}
+}
+
+func TestWriteKernelSpec(t *testing.T) {
+	root := repoRoot(t)
+	dataDir := t.TempDir()
+	path, err := WriteKernelSpec(root, dataDir, "/opt/go/bin", "--raw_error")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dataDir, "kernels", KernelName, "kernel.json"); path != want {
+		t.Errorf("path = %s, want %s", path, want)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Argv     []string          `json:"argv"`
+		Env      map[string]string `json:"env"`
+		Metadata any               `json:"metadata"`
+	}
+	if err := json.Unmarshal(data, &spec); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(root, "kernels", KernelName, "launch.sh"), "{connection_file}", "--raw_error"}
+	if strings.Join(spec.Argv, " ") != strings.Join(want, " ") {
+		t.Errorf("argv = %q, want %q", spec.Argv, want)
+	}
+	if spec.Env["GOEXPERIMENT"] != "simd" || spec.Env["FERNB_GO_BIN"] != "/opt/go/bin" {
+		t.Errorf("env = %v", spec.Env)
+	}
+	if spec.Metadata != nil {
+		t.Errorf("template metadata copied into the installed spec: %v", spec.Metadata)
+	}
+}
+
+// runLauncher runs kernels/gonb-fernb/launch.sh with a fake gonb that
+// records its arguments and GOEXPERIMENT.
+func runLauncher(t *testing.T, env ...string) (string, error) {
+	t.Helper()
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash not installed")
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go not on PATH")
+	}
+	bin := t.TempDir()
+	record := filepath.Join(bin, "record")
+	fake := "#!/bin/sh\n{ echo \"GOEXPERIMENT=$GOEXPERIMENT\"; for a in \"$@\"; do echo \"$a\"; done; } > " + record + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "gonb"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(repoRoot(t), "kernels", KernelName, "launch.sh"), "/tmp/conn.json", "--raw_error")
+	cmd.Env = append([]string{"PATH=" + filepath.Dir(goCmd) + ":/usr/bin:/bin", "HOME=" + os.Getenv("HOME"), "GOBIN=" + bin,
+		"GOPATH=" + os.Getenv("GOPATH"), "GOCACHE=" + os.Getenv("GOCACHE"), "GOMODCACHE=" + os.Getenv("GOMODCACHE")}, env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), err
+	}
+	got, err := os.ReadFile(record)
+	if err != nil {
+		t.Fatalf("fake gonb was not run: %v; launcher said: %s", err, out)
+	}
+	return string(got), nil
+}
+
+func TestLauncherPassesGoWorkAndSIMD(t *testing.T) {
+	root := repoRoot(t)
+	got, err := runLauncher(t)
+	if err != nil {
+		t.Fatalf("launch.sh: %v: %s", err, got)
+	}
+	want := strings.Join([]string{"GOEXPERIMENT=simd", "--kernel", "/tmp/conn.json", "--go_work=" + root, "--raw_error"}, "\n") + "\n"
+	if got != want {
+		t.Errorf("gonb started with\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestLauncherRejectsWrongRoot(t *testing.T) {
+	got, err := runLauncher(t, "FERNB_ROOT="+t.TempDir())
+	if err == nil {
+		t.Fatalf("launch.sh with FERNB_ROOT at an empty directory started gonb: %s", got)
+	}
+	if !strings.Contains(got, "not the fernb repository root") {
+		t.Errorf("launch.sh error = %q, want it to name the wrong root", got)
+	}
+}
+
+// Every committed notebook must declare the repo's kernel and carry no
+// outputs (no real-data image may be committed).
+func TestCommittedNotebooks(t *testing.T) {
+	paths, err := List(filepath.Join(repoRoot(t), "notebooks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Fatal("no notebooks in notebooks/")
+	}
+	for _, p := range paths {
+		if err := CheckCommitted(p); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestCheckCommittedRejectsOutputs(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.ipynb")
+	writeNotebook(t, p, `{"cell_type":"code","execution_count":3,"metadata":{},"outputs":[{"output_type":"stream","name":"stdout","text":["hi\n"]}],"source":["%%\n","fmt.Println(\"hi\")"]}`)
+	if err := CheckCommitted(p); err == nil || !strings.Contains(err.Error(), "outputs") {
+		t.Errorf("CheckCommitted(notebook with outputs) = %v, want an error about outputs", err)
+	}
+}
+
+func writeNotebook(t *testing.T, path string, cells ...string) {
+	t.Helper()
+	doc := `{"cells":[` + strings.Join(cells, ",") + `],"metadata":{"kernelspec":{"display_name":"Go (fernb)","language":"go","name":"gonb-fernb"},"language_info":{"name":"go"}},"nbformat":4,"nbformat_minor":5}`
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func codeCell(lines ...string) string {
+	src, _ := json.Marshal(strings.Join(lines, "\n"))
+	return `{"cell_type":"code","execution_count":null,"metadata":{},"outputs":[],"source":` + string(src) + `}`
+}
+
+func TestCellErrorFromOutputs(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.ipynb")
+	writeNotebook(t, p,
+		`{"cell_type":"code","execution_count":1,"metadata":{},"outputs":[{"output_type":"stream","name":"stdout","text":"ok\n"}],"source":"%%\nfmt.Println(\"ok\")"}`,
+		`{"cell_type":"code","execution_count":2,"metadata":{},"outputs":[{"output_type":"stream","name":"stderr","text":["panic: boom\n","\u001b[7m[[ Cell [2] Line 2 ]]\u001b[0m\n"]},{"output_type":"error","ename":"ERROR","evalue":"exit status 2","traceback":["exit status 2"]}],"source":["%%\n","panic(\"boom\")"]}`,
+		`{"cell_type":"code","execution_count":3,"metadata":{},"outputs":[{"output_type":"error","ename":"ERROR","evalue":"x","traceback":["x"]}],"source":"%%"}`)
+	nb, err := ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce := nb.firstError()
+	if ce == nil {
+		t.Fatal("no cell error found")
+	}
+	if ce.Cell != 1 || ce.Failed != 2 || ce.Source != "%%\npanic(\"boom\")" {
+		t.Errorf("cell error = %+v", ce)
+	}
+	if !strings.Contains(ce.Text, "panic: boom") || !strings.Contains(ce.Text, "[[ Cell [2] Line 2 ]]") || strings.Contains(ce.Text, "\x1b") {
+		t.Errorf("cell error text = %q, want the panic without colour codes", ce.Text)
+	}
+}
+
+// TestExecuteNotebooks runs every notebook in notebooks/ in quick mode, one
+// at a time, and fails on any cell error, printing the failing cell.
+func TestExecuteNotebooks(t *testing.T) {
+	r := newRunner(t)
+	ctx := testContext(t)
+	paths, err := List(filepath.Join(repoRoot(t), "notebooks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		name := strings.TrimSuffix(filepath.Base(p), ".ipynb")
+		t.Run(name, func(t *testing.T) {
+			res, err := r.Execute(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d code cells in %v; executed copy %s", name, res.Cells, res.Duration.Round(time.Second), res.Output)
+			nb, err := ReadFile(res.Output)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range nb.Cells {
+				if c.CellType == "code" && strings.TrimSpace(string(c.Source)) != "" && c.ExecutionCount == nil {
+					t.Errorf("cell %d was not executed", i)
+				}
+			}
+			if name == "00_quickstart" {
+				if !nb.HasOutput("image/png") {
+					t.Error("quickstart shows no inline PNG figure")
+				}
+				if text := nb.OutputText(); !strings.Contains(text, "backend:") {
+					t.Errorf("quickstart does not print the backend; its output:\n%s", text)
+				}
+			}
+		})
+	}
+}
+
+// A failing cell must fail Execute with the cell's source and error text.
+func TestExecuteReportsCellError(t *testing.T) {
+	r := newRunner(t)
+	ctx := testContext(t)
+	p := filepath.Join(t.TempDir(), "broken.ipynb")
+	writeNotebook(t, p,
+		codeCell("%%", `fmt.Println("first cell runs")`),
+		codeCell("%%", "undefinedThing()"))
+	res, err := r.Execute(ctx, p)
+	var ce *CellError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Execute(broken notebook) = %v, %v; want a *CellError", res, err)
+	}
+	if ce.Cell != 1 || !strings.Contains(ce.Source, "undefinedThing()") || !strings.Contains(ce.Text, "undefined: undefinedThing") {
+		t.Errorf("cell error does not show the failing cell and the compiler's message:\n%v", ce)
+	}
+	nb, err := ReadFile(res.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(nb.OutputText(), "first cell runs") {
+		t.Errorf("executed copy lacks the first cell's output:\n%s", nb.OutputText())
+	}
+}
+
+func TestExport(t *testing.T) {
+	r := newRunner(t)
+	ctx := testContext(t)
+	p := filepath.Join(t.TempDir(), "report.ipynb")
+	writeNotebook(t, p, codeCell("%%", `fmt.Println("exported cell 7x7")`))
+	out, err := r.Export(ctx, p, HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(out, ".html") || !strings.Contains(string(html), "exported cell 7x7") {
+		t.Errorf("HTML export %s does not contain the cell's source", out)
+	}
+	pdf, err := r.Export(ctx, p, PDF)
+	if _, lookErr := exec.LookPath("xelatex"); lookErr != nil {
+		if !errors.Is(err, ErrNoLaTeX) {
+			t.Errorf("PDF export without xelatex = %q, %v; want ErrNoLaTeX", pdf, err)
+		}
+	} else if err != nil {
+		t.Errorf("PDF export: %v", err)
+	}
+	if _, err := r.Export(ctx, p, Format("docx")); err == nil {
+		t.Error("Export to an unknown format succeeded")
+	}
+}
