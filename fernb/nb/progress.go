@@ -30,7 +30,8 @@ type Progress struct {
 	start      time.Time
 	stage      string
 	stageStart time.Time
-	last       time.Time
+	last       time.Time // last displayed update
+	lastCall   time.Time // last Update call, displayed or not
 	shown      bool
 	err        error
 	now        func() time.Time
@@ -44,7 +45,7 @@ func (d *Display) NewProgress(title string) *Progress {
 		p.Every = 500 * time.Millisecond
 	}
 	p.start = p.now()
-	p.stageStart = p.start
+	p.stageStart, p.lastCall = p.start, p.start
 	return p
 }
 
@@ -59,8 +60,11 @@ func (p *Progress) Update(stage string, done, total int) {
 	now := p.now()
 	changed := stage != p.stage
 	if changed {
-		p.stage, p.stageStart = stage, now
+		// The stage began when the previous call (or the reporter) ended,
+		// since the first Update of a stage comes after its first step.
+		p.stage, p.stageStart = stage, p.lastCall
 	}
+	p.lastCall = now
 	final := total > 0 && done >= total
 	if !changed && !final && p.shown && now.Sub(p.last) < p.Every {
 		return

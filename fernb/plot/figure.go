@@ -73,10 +73,30 @@ func (f *Figure) Encode(w io.Writer, format string, width, height vg.Length) err
 	if err := f.safeDraw(draw.New(cw)); err != nil {
 		return err
 	}
+	if format == "svg" {
+		var buf bytes.Buffer
+		if _, err := cw.WriteTo(&buf); err != nil {
+			return fmt.Errorf("plot: writing svg: %w", err)
+		}
+		if _, err := w.Write(fixSVG(buf.Bytes())); err != nil {
+			return fmt.Errorf("plot: writing svg: %w", err)
+		}
+		return nil
+	}
 	if _, err := cw.WriteTo(w); err != nil {
 		return fmt.Errorf("plot: writing %s: %w", format, err)
 	}
 	return nil
+}
+
+// fixSVG makes gonum's SVG portable without embedding fonts: it names
+// metric-compatible fallbacks for Liberation Sans (Arial, Helvetica), so a
+// viewer without Liberation keeps the layout instead of falling back to a
+// serif font, and it labels embedded images as the PNGs they are.
+func fixSVG(b []byte) []byte {
+	b = bytes.ReplaceAll(b, []byte("font-family:Liberation Sans;"),
+		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
+	return bytes.ReplaceAll(b, []byte("data:image/jpg;base64,"), []byte("data:image/png;base64,"))
 }
 
 // safeDraw turns a panic inside gonum/plot (it panics on some bad states,

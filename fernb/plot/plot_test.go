@@ -504,3 +504,22 @@ func TestSaveErrors(t *testing.T) {
 		t.Errorf("files after Save: %v", ents)
 	}
 }
+
+func TestSVGPortable(t *testing.T) {
+	var g Grid
+	g.AddRow("Happy", []image.Image{solid(4, 4, color.White)}, nil)
+	fig, err := ImageGrid(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svg, err := fig.SVG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(svg, []byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;")) {
+		t.Error("SVG text has no font fallbacks")
+	}
+	if !bytes.Contains(svg, []byte("data:image/png;base64,iVBOR")) {
+		t.Error("embedded image is not labelled as PNG")
+	}
+}
