@@ -161,7 +161,7 @@ func BindVariables(scope *model.Scope, g *graph.Graph, specs []ParamSpec, dtype 
 		s := scope
 		parts := strings.Split(spec.Name, "/")
 		for _, part := range parts[:len(parts)-1] {
-			s = s.In("%s", part)
+			s = s.At("%s", part)
 		}
 		init := func(g *graph.Graph, shape shapes.Shape) *graph.Node {
 			return initValue(g, spec, shape.DType,
