@@ -101,6 +101,9 @@ func linesFigure(panels []Panel) (*Figure, error) {
 		}
 	}
 	cols := min(len(panels), 3)
+	if len(panels) == 4 {
+		cols = 2 // 2x2 rather than 3+1
+	}
 	rows := (len(panels) + cols - 1) / cols
 	w := vg.Length(cols) * 300
 	h := vg.Length(rows)*220 + horizontalLegendHeight(items, w)
@@ -183,5 +186,62 @@ func panelPlot(p Panel, colourOf map[string]int) *gplot.Plot {
 	if p.YMax > p.YMin {
 		pl.Y.Min, pl.Y.Max = p.YMin, p.YMax
 	}
+	if allIntegers(p.Series) {
+		pl.X.Tick.Marker = integerTicks{}
+	}
 	return pl
+}
+
+// allIntegers reports whether every x is a whole number (epochs, steps).
+func allIntegers(series []Series) bool {
+	for _, s := range series {
+		for _, x := range s.X {
+			if x != math.Trunc(x) || math.Abs(x) > 1e9 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// integerTicks labels whole numbers only, at a step of 1, 2 or 5 times a
+// power of ten, so an epoch axis reads 1, 5, 10, 15, 20 rather than 4, 12,
+// 20; the first value is always labelled.
+type integerTicks struct{}
+
+func (integerTicks) Ticks(lo, hi float64) []gplot.Tick {
+	first, last := math.Ceil(lo), math.Floor(hi)
+	if last < first {
+		return gplot.DefaultTicks{}.Ticks(lo, hi)
+	}
+	step := 1.0
+	for p := 1.0; ; p *= 10 {
+		found := false
+		for _, m := range []float64{1, 2, 5} {
+			if (last-first)/(m*p) <= 6 {
+				step, found = m*p, true
+				break
+			}
+		}
+		if found {
+			break
+		}
+	}
+	var ticks []gplot.Tick
+	ticks = append(ticks, gplot.Tick{Value: first, Label: fmt.Sprint(first)})
+	for v := math.Ceil(first/step) * step; v <= last; v += step {
+		if v-first < step/2 {
+			continue // too close to the labelled first value
+		}
+		ticks = append(ticks, gplot.Tick{Value: v, Label: fmt.Sprint(v)})
+	}
+	// Unlabelled minor ticks at every integer when there are few.
+	if last-first <= 60 && step > 1 {
+		for v := first; v <= last; v++ {
+			if math.Mod(v, step) != 0 && v != first {
+				ticks = append(ticks, gplot.Tick{Value: v})
+			}
+		}
+	}
+	return ticks
 }

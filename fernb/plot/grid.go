@@ -301,3 +301,26 @@ func minMax(x []float32) (lo, hi float32) {
 	}
 	return lo, hi
 }
+
+// NHWCGrid lays out a float32 NHWC batch (e.g. distilled images, [K*ipc,
+// H,W,C] with the class-major order distillation writes) as a grid of cols
+// images per row, converted with norm. Set Title, RowLabels, ColLabels and
+// captions on the result before passing it to ImageGrid.
+func NHWCGrid(x []float32, n, h, w, c int, norm Norm, cols int) (Grid, error) {
+	if cols <= 0 {
+		return Grid{}, fmt.Errorf("plot.NHWCGrid: cols=%d, want > 0", cols)
+	}
+	imgs, err := ImagesFromNHWC(x, n, h, w, c, norm)
+	if err != nil {
+		return Grid{}, err
+	}
+	var g Grid
+	for i := 0; i < n; i += cols {
+		row := make([]Cell, 0, cols)
+		for _, im := range imgs[i:min(n, i+cols)] {
+			row = append(row, Cell{Image: im})
+		}
+		g.Rows = append(g.Rows, row)
+	}
+	return g, nil
+}

@@ -523,3 +523,59 @@ func TestSVGPortable(t *testing.T) {
 		t.Error("embedded image is not labelled as PNG")
 	}
 }
+
+func TestIntegerTicks(t *testing.T) {
+	labels := func(lo, hi float64) []string {
+		var l []string
+		for _, tk := range (integerTicks{}).Ticks(lo, hi) {
+			if tk.Label != "" {
+				l = append(l, tk.Label)
+			}
+		}
+		return l
+	}
+	for _, c := range []struct {
+		lo, hi float64
+		want   string
+	}{
+		{1, 20, "1 5 10 15 20"},
+		{1, 5, "1 2 3 4 5"},
+		{1, 25, "1 5 10 15 20 25"},
+		{0, 300, "0 50 100 150 200 250 300"},
+		{1, 2, "1 2"},
+	} {
+		if got := strings.Join(labels(c.lo, c.hi), " "); got != c.want {
+			t.Errorf("ticks(%v, %v) = %q, want %q", c.lo, c.hi, got, c.want)
+		}
+	}
+}
+
+func TestNHWCGrid(t *testing.T) {
+	// 5 images of 2x2x1 in 2 columns: rows of 2, 2, 1; image i is all i.
+	var x []float32
+	for i := range 5 {
+		x = append(x, float32(i), float32(i), float32(i), float32(i))
+	}
+	g, err := NHWCGrid(x, 5, 2, 2, 1, Norm{Min: 0, Max: 4}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Rows) != 3 || len(g.Rows[0]) != 2 || len(g.Rows[2]) != 1 {
+		t.Fatalf("layout %d rows (%d, %d last)", len(g.Rows), len(g.Rows[0]), len(g.Rows[len(g.Rows)-1]))
+	}
+	if v := g.Rows[2][0].Image.(*image.Gray).Pix[0]; v != 255 {
+		t.Errorf("last image value %d, want 255", v)
+	}
+	if v := g.Rows[0][1].Image.(*image.Gray).Pix[0]; v != 64 {
+		t.Errorf("image 1 value %d, want 64", v)
+	}
+	g.ColLabels = []string{"a", "b"}
+	fig, err := ImageGrid(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	render(t, fig, "nhwcgrid", "a", "b")
+	if _, err := NHWCGrid(x, 5, 2, 2, 1, Norm{}, 0); err == nil {
+		t.Error("cols=0: want error")
+	}
+}
