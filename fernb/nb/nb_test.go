@@ -206,10 +206,20 @@ func TestProgressText(t *testing.T) {
 	if last := lastLine(out); last != "train | epoch 2/2 1/100 (1%) elapsed 1:41 ETA 1:39" {
 		t.Errorf("stage change line %q", last)
 	}
+	clk.t = clk.t.Add(time.Second)
+	p.UpdateWith("epoch 2/2", 2, 100, "loss 0.5") // a new detail alone is rate limited
+	if last := lastLine(out); strings.Contains(last, "loss") {
+		t.Errorf("detail change was not rate limited: %q", last)
+	}
+	clk.t = clk.t.Add(10 * time.Second)
+	p.UpdateWith("epoch 2/2", 3, 100, "loss 0.4")
+	if last := lastLine(out); last != "train | epoch 2/2 3/100 (3%) elapsed 1:52 ETA 6:28 | loss 0.4" {
+		t.Errorf("detail line %q", last)
+	}
 	if err := p.Done("test accuracy 81.0%"); err != nil {
 		t.Fatal(err)
 	}
-	if last := lastLine(out); last != "train: done in 1:41, test accuracy 81.0%" {
+	if last := lastLine(out); last != "train: done in 1:52, test accuracy 81.0%" {
 		t.Errorf("done line %q", last)
 	}
 }

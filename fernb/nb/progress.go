@@ -54,7 +54,19 @@ func NewProgress(title string) *Progress { return Default().NewProgress(title) }
 
 // Update reports that done of total steps of stage are finished (total <= 0
 // when unknown). It is cheap enough to call every step.
-func (p *Progress) Update(stage string, done, total int) {
+func (p *Progress) Update(stage string, done, total int) { p.UpdateWith(stage, done, total, "") }
+
+// UpdateWith is Update with a detail shown after the counts (e.g. the
+// running loss). A new stage restarts the ETA estimate and is always
+// shown; a new detail alone is not, so a detail may change every step.
+// To show train.Fit's progress:
+//
+//	pr := nb.NewProgress("train")
+//	report := func(p train.Progress) {
+//		pr.UpdateWith(fmt.Sprintf("epoch %d/%d", p.Epoch, p.Epochs), p.Step, p.Steps,
+//			fmt.Sprintf("loss %.3f acc %.1f%%", p.Loss, 100*p.Acc))
+//	}
+func (p *Progress) UpdateWith(stage string, done, total int, detail string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
@@ -71,6 +83,9 @@ func (p *Progress) Update(stage string, done, total int) {
 	}
 	p.last, p.shown = now, true
 	line := p.line(stage, done, total, now)
+	if detail != "" {
+		line += " | " + detail
+	}
 	if p.d.fe != nil {
 		p.d.fe.UpdateHTML(p.id, progressHTML(line, done, total))
 		p.keep(p.d.feErr("progress"))
