@@ -294,6 +294,7 @@ func TestExecuteReportsCellError(t *testing.T) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("Execute(broken notebook) = %v, %v; want a *CellError", res, err)
 	}
+	t.Logf("the error a failing notebook reports:\n%v", ce)
 	if ce.Cell != 1 || !strings.Contains(ce.Source, "undefinedThing()") || !strings.Contains(ce.Text, "undefined: undefinedThing") {
 		t.Errorf("cell error does not show the failing cell and the compiler's message:\n%v", ce)
 	}
