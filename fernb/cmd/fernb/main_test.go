@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"runtime"
 	"strconv"
 	"strings"
@@ -55,9 +56,29 @@ func TestEnvXLAMissingIsReportedNotFatal(t *testing.T) {
 	}
 }
 
+func TestEnvJSON(t *testing.T) {
+	t.Setenv(fernb.BackendEnv, "")
+	out, errOut, err := runCLI(t, "env", "-json")
+	if err != nil {
+		t.Fatalf("fernb env -json: %v\n%s", err, errOut)
+	}
+	var got fernb.Env
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("fernb env -json is not JSON: %v\n%s", err, out)
+	}
+	if got.Backend != fernb.DefaultBackendConfig || got.BackendDescription == "" || got.GOMAXPROCS != runtime.GOMAXPROCS(0) || got.SIMD != fernb.BuiltWithSIMD() {
+		t.Errorf("fernb env -json = %+v", got)
+	}
+	if got.Modules["github.com/gomlx/compute"] == "" {
+		t.Errorf("fernb env -json lists no version for github.com/gomlx/compute: %v", got.Modules)
+	}
+}
+
 func TestEnvRejectsArguments(t *testing.T) {
-	if _, _, err := runCLI(t, "env", "-nosuchflag"); err == nil {
-		t.Error("fernb env -nosuchflag succeeded")
+	for _, args := range [][]string{{"env", "-nosuchflag"}, {"env", "extra"}} {
+		if _, _, err := runCLI(t, args...); err == nil {
+			t.Errorf("fernb %q succeeded", args)
+		}
 	}
 }
 
