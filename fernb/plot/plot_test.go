@@ -579,3 +579,31 @@ func TestNHWCGrid(t *testing.T) {
 		t.Error("cols=0: want error")
 	}
 }
+
+func TestPCAIterativeMatchesExact(t *testing.T) {
+	const n, d = 600, 40
+	x, _ := clusters(n, d, 7, 9)
+	exact, err := fitPCA(x, n, d, 3, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iter, err := fitPCA(x, n, d, 3, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := range 3 {
+		var dot float64
+		for j := range d {
+			dot += exact.Components[c][j] * iter.Components[c][j]
+		}
+		if dot < 1-1e-8 {
+			t.Errorf("component %d: dot(exact, iterative) = %v, want 1 (same sign rule)", c, dot)
+		}
+		if math.Abs(exact.Variance[c]-iter.Variance[c]) > 1e-8*exact.Variance[0] {
+			t.Errorf("variance %d: exact %v, iterative %v", c, exact.Variance[c], iter.Variance[c])
+		}
+	}
+	if exact.TotalVariance != iter.TotalVariance {
+		t.Errorf("total variance differs: %v vs %v", exact.TotalVariance, iter.TotalVariance)
+	}
+}
