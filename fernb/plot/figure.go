@@ -53,6 +53,9 @@ func Formats() []string { return []string{"png", "svg", "pdf", "jpg", "jpeg"} }
 // Encode writes the figure in the given format ("png", "svg", "pdf", "jpg")
 // at the given size (zero means the natural size).
 func (f *Figure) Encode(w io.Writer, format string, width, height vg.Length) error {
+	if f == nil || f.draw == nil {
+		return fmt.Errorf("plot: nil figure (check the error of the function that made it)")
+	}
 	if width <= 0 || height <= 0 {
 		width, height = f.Width, f.Height
 	}
@@ -133,6 +136,9 @@ func (f *Figure) SaveSize(path string, width, height vg.Length) error {
 // PNG renders the figure as a PNG of exactly w x h pixels (zero for both
 // means the natural size at PixelDPI; zero for one keeps the aspect ratio).
 func (f *Figure) PNG(w, h int) ([]byte, error) {
+	if f == nil {
+		return nil, f.Encode(nil, "png", 0, 0)
+	}
 	width, height := f.pixelSize(w, h)
 	var buf bytes.Buffer
 	if err := f.Encode(&buf, "png", width, height); err != nil {

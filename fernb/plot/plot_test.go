@@ -494,6 +494,13 @@ func TestSaveErrors(t *testing.T) {
 	if err := fig.Save(filepath.Join(dir, "noext")); err == nil {
 		t.Error("Save without extension: want error")
 	}
+	var nilFig *Figure
+	if _, err := nilFig.PNG(10, 10); err == nil {
+		t.Error("nil figure PNG: want error")
+	}
+	if err := nilFig.Save(filepath.Join(dir, "nil.png")); err == nil {
+		t.Error("nil figure Save: want error")
+	}
 	// Nested directories are created; no temp file is left behind.
 	p := filepath.Join(dir, "a", "b", "fig.svg")
 	if err := fig.Save(p); err != nil {

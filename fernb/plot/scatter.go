@@ -122,10 +122,15 @@ func scatterPlot(s *ScatterSpec) *gplot.Plot {
 	// labelled points sit on top.
 	order := append([]int{-1}, seq(len(s.ClassNames))...)
 	pts := byClass(s.Points, s.Labels)
+	// Smaller, lighter discs for big clouds, so density stays visible.
+	radius, alpha := vg.Length(2.2), uint8(150)
+	if len(s.Points) > 2000 {
+		radius, alpha = 1.5, 90
+	}
 	for _, c := range order {
 		if xys := pts[c]; len(xys) > 0 {
 			sc, _ := plotter.NewScatter(xys)
-			sc.GlyphStyle = draw.GlyphStyle{Color: withAlpha(ClassColor(c), 150), Radius: 2.2, Shape: draw.CircleGlyph{}}
+			sc.GlyphStyle = draw.GlyphStyle{Color: withAlpha(ClassColor(c), alpha), Radius: radius, Shape: draw.CircleGlyph{}}
 			p.Add(sc)
 		}
 	}
