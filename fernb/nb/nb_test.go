@@ -254,11 +254,16 @@ func TestProgressNotebook(t *testing.T) {
 	if err := p.Done(""); err != nil {
 		t.Fatal(err)
 	}
-	if u := rec.updates[len(rec.updates)-1]; u[1] != "" {
-		t.Errorf("Done did not clear the transient block: %q", u[1])
+	if u := rec.updates[len(rec.updates)-1]; !strings.Contains(u[1], "done in 0:05") || u[0] != "fernb-progress-u1" {
+		t.Errorf("Done did not replace the progress block: %q", u)
 	}
-	if len(rec.html) != 1 || !strings.Contains(rec.html[0], "done in 0:05") {
-		t.Errorf("Done output %v", rec.html)
+	if len(rec.html) != 0 {
+		t.Errorf("Done added outputs %v", rec.html)
+	}
+	// A reporter that never showed progress displays its summary as new.
+	q := d.NewProgress("empty")
+	if err := q.Done("nothing to do"); err != nil || len(rec.html) != 1 || !strings.Contains(rec.html[0], "nothing to do") {
+		t.Errorf("Done without updates: %v, %v", err, rec.html)
 	}
 	if out.Len() != 0 {
 		t.Errorf("notebook progress wrote text %q", out.String())

@@ -12,7 +12,7 @@ import (
 // single status line. In a notebook the line is one HTML output block that
 // is rewritten in place (gonbui.UpdateHTML with an id fixed per reporter),
 // which works when the notebook runs headless under nbconvert, unlike
-// widgets; Done replaces it with a permanent summary. Outside a notebook it
+// widgets; Done replaces it with a summary, which the saved notebook keeps. Outside a notebook it
 // writes plain text lines to Out. Updates are rate limited (Every) so a
 // fast loop neither floods a saved notebook nor slows the run; a stage
 // change and a stage's last step are always shown.
@@ -95,8 +95,8 @@ func (p *Progress) UpdateWith(stage string, done, total int, detail string) {
 }
 
 // Done ends the report with a summary line (e.g. "test accuracy 81.2%"):
-// in a notebook the transient block is cleared and the summary displayed
-// as a normal output, so it is kept in the saved notebook. It returns Err.
+// in a notebook it replaces the progress block, outside one it is the last
+// text line. It returns Err.
 func (p *Progress) Done(summary string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -105,10 +105,16 @@ func (p *Progress) Done(summary string) error {
 		line += ", " + summary
 	}
 	if p.d.fe != nil {
+		final := `<div style="font-family:monospace">` + html.EscapeString(line) + `</div>`
 		if p.shown {
-			p.d.fe.UpdateHTML(p.id, "")
+			// The updated block is what Jupyter saves in the notebook
+			// (checked with nbconvert --execute), so the summary replaces
+			// the progress line in place rather than leaving an empty
+			// output behind it.
+			p.d.fe.UpdateHTML(p.id, final)
+		} else {
+			p.d.fe.HTML(final)
 		}
-		p.d.fe.HTML(`<div style="font-family:monospace">` + html.EscapeString(line) + `</div>`)
 		p.keep(p.d.feErr("progress"))
 	} else {
 		p.keep(p.d.printf("%s\n", line))
