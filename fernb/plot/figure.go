@@ -251,6 +251,7 @@ func newPlot(title, xlabel, ylabel string) *gplot.Plot {
 	p := gplot.New()
 	p.Title.Text = title
 	p.Title.TextStyle.Font = sansFont(11)
+	p.Title.Padding = 6
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
 	for _, ax := range []*gplot.Axis{&p.X, &p.Y} {

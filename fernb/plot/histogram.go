@@ -168,12 +168,12 @@ type vline struct {
 }
 
 func (v vline) Plot(c draw.Canvas, p *gplot.Plot) {
-	tx, _ := p.Transforms(&c)
+	tx, ty := p.Transforms(&c)
 	x := tx(v.x)
 	if x < c.Min.X || x > c.Max.X {
 		return
 	}
-	c.StrokeLine2(draw.LineStyle{Color: v.clr, Width: 1.5, Dashes: []vg.Length{4, 2}}, x, c.Min.Y, x, c.Max.Y)
+	c.StrokeLine2(draw.LineStyle{Color: v.clr, Width: 1.5, Dashes: []vg.Length{4, 2}}, x, ty(p.Y.Min), x, ty(p.Y.Max))
 }
 
 func (v vline) DataRange() (xmin, xmax, ymin, ymax float64) {
