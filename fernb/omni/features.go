@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"os"
 
 	"github.com/fernb/fernb/fernb"
 )
@@ -294,4 +296,41 @@ func (c *CentroidSet) Fingerprint() string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// centroidsFile is the on-disk form of a CentroidSet with its provenance.
+type centroidsFile struct {
+	Format string `json:"format"`
+	Model  string `json:"model"`
+	Anchor string `json:"anchor"`
+	*CentroidSet
+}
+
+const centroidsFormat = "fernb-centroids/1"
+
+// SaveCentroids writes c atomically as JSON, with the model and anchor set
+// it came from, so that a resumed or sharded run reuses the same centroids
+// instead of re-embedding the anchor set (and cannot mix up two models').
+func SaveCentroids(path string, c *CentroidSet, model, anchor string) error {
+	return writeAtomicJSON(path, centroidsFile{Format: centroidsFormat, Model: model, Anchor: anchor, CentroidSet: c})
+}
+
+// LoadCentroids reads a file SaveCentroids wrote and returns its centroids
+// with the model and anchor it records.
+func LoadCentroids(path string) (c *CentroidSet, model, anchor string, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("omni: %w", err)
+	}
+	f := centroidsFile{CentroidSet: &CentroidSet{}}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, "", "", fmt.Errorf("omni: %s: %v", path, err)
+	}
+	if f.Format != centroidsFormat {
+		return nil, "", "", fmt.Errorf("omni: %s: format %q, want %q", path, f.Format, centroidsFormat)
+	}
+	if err := f.CentroidSet.Validate(); err != nil {
+		return nil, "", "", fmt.Errorf("omni: %s: %w", path, err)
+	}
+	return f.CentroidSet, f.Model, f.Anchor, nil
 }

@@ -35,11 +35,23 @@ type PoolIterator interface {
 	Close() error
 }
 
+// OpenOptions tells a pool what an iteration needs.
+type OpenOptions struct {
+	// Shape is the image shape Load must produce.
+	Shape ImageShape
+	// Shard is the part of the pool the run scores; a pool may list only
+	// its images (omni filters the rest out anyway).
+	Shard Shard
+	// Start is the first index the run still needs (a resumed run); a pool
+	// may skip lower indices without reading them.
+	Start int64
+}
+
 // Pool is a face pool that can be streamed any number of times with memory
 // independent of its size.
 type Pool interface {
-	// Open starts an iteration that decodes images into shape.
-	Open(ctx context.Context, shape ImageShape) (PoolIterator, error)
+	// Open starts an iteration.
+	Open(ctx context.Context, opt OpenOptions) (PoolIterator, error)
 	// String describes the pool (format and path) for manifest headers.
 	String() string
 }
@@ -65,27 +77,36 @@ type FuncPool struct {
 func (p *FuncPool) String() string { return p.Name }
 
 // Open implements Pool.
-func (p *FuncPool) Open(ctx context.Context, shape ImageShape) (PoolIterator, error) {
+func (p *FuncPool) Open(ctx context.Context, opt OpenOptions) (PoolIterator, error) {
+	shape := opt.Shape
 	if p.Load == nil {
 		return nil, fmt.Errorf("omni: pool %q has no Load function", p.Name)
 	}
 	if p.Shape != (ImageShape{}) && p.Shape != shape {
 		return nil, fmt.Errorf("omni: pool %q holds %s images, the model takes %s", p.Name, p.Shape, shape)
 	}
-	return &funcIter{p: p, shape: shape, i: -1}, nil
+	sh := opt.Shard
+	if sh.N < 1 {
+		sh = Shard{I: 1, N: 1}
+	}
+	first := max(opt.Start, 0)
+	for !sh.Holds(first) {
+		first++
+	}
+	return &funcIter{p: p, shape: shape, i: first - int64(sh.N), step: int64(sh.N)}, nil
 }
 
 type funcIter struct {
-	p     *FuncPool
-	shape ImageShape
-	i     int64
+	p       *FuncPool
+	shape   ImageShape
+	i, step int64
 }
 
 func (it *funcIter) Next(ctx context.Context) (PoolItem, error) {
-	if it.i+1 >= it.p.N {
+	if it.i+it.step >= it.p.N {
 		return PoolItem{}, io.EOF
 	}
-	it.i++
+	it.i += it.step
 	item := PoolItem{Index: it.i, Ref: fmt.Sprintf("#%d", it.i)}
 	if it.p.Ref != nil {
 		item.Ref = it.p.Ref(it.i)

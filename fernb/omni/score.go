@@ -257,36 +257,16 @@ func ScorePool(ctx context.Context, pool Pool, emb Embedder, scoresPath string, 
 	}
 	defer f.Close()
 
-	it, err := pool.Open(ctx, shape)
+	it, err := pool.Open(ctx, OpenOptions{Shape: shape, Shard: cfg.Shard, Start: st.LastIndex + 1})
 	if err != nil {
 		return nil, fmt.Errorf("omni: open pool %s: %w", pool, err)
 	}
 	defer it.Close()
-
-	// Pass over what an earlier run already scored, without decoding it.
-	last := int64(-1)
-	var skipped, skippedLast int64 = 0, -1
-	for skipped < st.Consumed {
-		item, err := it.Next(ctx)
-		if err == io.EOF {
-			return nil, fmt.Errorf("omni: resume %s: the pool %s now ends after %d images of shard %s, the interrupted run had handled %d; it changed since", scoresPath, pool, skipped, cfg.Shard, st.Consumed)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("omni: resume: list pool %s: %w", pool, err)
-		}
-		if item.Index <= last {
-			return nil, fmt.Errorf("omni: pool %s lists index %d after %d; pools must list in increasing index order", pool, item.Index, last)
-		}
-		last = item.Index
-		if cfg.Shard.Holds(item.Index) {
-			skipped++
-			skippedLast = item.Index
-		}
-	}
-	if skippedLast != st.LastIndex {
-		return nil, fmt.Errorf("omni: resume %s: shard image %d of pool %s has index %d, the interrupted run's had %d; the pool changed since", scoresPath, skipped, pool, skippedLast, st.LastIndex)
-	}
-	resumed := skipped
+	// Indices up to LastIndex were handled by an earlier run; the pool may
+	// list them anyway, and they are passed over without decoding.
+	startAfter := st.LastIndex
+	last := startAfter
+	resumed := st.Consumed
 
 	// The loader decodes the next batch while the current one is embedded.
 	lctx, stopLoader := context.WithCancel(ctx)
@@ -319,6 +299,9 @@ func ScorePool(ctx context.Context, pool Pool, emb Embedder, scoresPath string, 
 				if err != nil {
 					b.err = fmt.Errorf("omni: list pool %s: %w", pool, err)
 					break
+				}
+				if item.Index <= startAfter {
+					continue
 				}
 				if item.Index <= last {
 					b.err = fmt.Errorf("omni: pool %s lists index %d after %d; pools must list in increasing index order", pool, item.Index, last)
