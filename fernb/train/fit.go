@@ -11,15 +11,12 @@ import (
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
 	"github.com/fernb/fernb/fernb/models"
-	"github.com/fernb/fernb/fernb/nn"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
-	"github.com/gomlx/gomlx/support/exceptions"
 )
 
 // Result is what Fit returns.
@@ -129,41 +126,14 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 		}
 	}
 
-	// The training step: one compiled graph (static batch shape), with
-	// variables (weights, velocities, BN statistics) donated and updated in
-	// place by model.Exec.
-	var vars map[string]*model.Variable
-	var rngVar *model.Variable
-	if net.NeedsRNG {
-		rngVar = store.RootScope().In(modelScope).VariableWithValue(models.RNGParam, mustRNG(cfg.Seed)).SetTrainable(false)
-	}
-	opt := nn.SGDMomentum(nn.SGDConfig{LearningRate: cfg.LR, Momentum: cfg.Momentum, NoMomentum: cfg.Momentum == 0,
-		WeightDecay: cfg.WeightDecay, Nesterov: cfg.Nesterov})
-	stepExec, err := model.NewExec(backend, store, func(scope *model.Scope, x, y, w *graph.Node) (*graph.Node, *graph.Node) {
-		g := x.Graph()
-		var p nn.Params
-		p, vars = bindVariables(scope.In(modelScope), g, net.Specs)
-		if rngVar != nil {
-			p[models.RNGParam] = rngVar.NodeValue(g)
-		}
-		out := net.Apply(p, x, true)
-		for name, u := range out.Updates {
-			if name == models.RNGParam {
-				rngVar.SetNodeValue(u)
-				continue
-			}
-			vars[name].SetNodeValue(u)
-		}
-		loss, correct := lossAndCorrect(out.Logits, y, w, net.Config.NumClasses)
-		opt.UpdateGraph(scope, g, loss)
-		return loss, correct
-	})
+	tr, err := newTrainer(backend, net, store, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("train: building training step: %w", err)
+		return nil, err
 	}
-	defer stepExec.Finalize()
+	defer tr.Finalize()
 
-	m := &Model{Net: net, Meta: *meta, Labels: cfg.Labels, Store: store, backend: backend}
+	m := tr.Model
+	m.Meta = *meta
 	save := func(stage string) error {
 		if ckpt == nil {
 			return nil
@@ -185,10 +155,9 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 	start := time.Now()
 	totalSteps := cfg.Epochs * steps
 	doneAtStart := st.Epoch*steps + st.Step
-	xShape := []int{bat.total, trainSet.H, trainSet.W, trainSet.C}
 	for ; st.Epoch < cfg.Epochs; st.Epoch, st.Step = st.Epoch+1, 0 {
 		lr := cfg.LRAt(st.Epoch)
-		if err := nn.SetLearningRate(store.RootScope(), dtypes.Float32, lr); err != nil {
+		if err := tr.SetLR(lr); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
 		perm := bat.permutation(st.Epoch)
@@ -201,7 +170,7 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 			}
 			t0 := time.Now()
 			bat.fill(perm, st.Epoch, st.Step)
-			loss, correct, err := runStep(stepExec, backend, bat, xShape)
+			loss, correct, err := tr.Step(bat.x, bat.y, bat.w)
 			if err != nil {
 				return nil, fmt.Errorf("train: epoch %d step %d: %w", st.Epoch+1, st.Step+1, err)
 			}
@@ -248,35 +217,6 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 	m.Meta = *meta
 	res.Model, res.History = m, st.History
 	return res, nil
-}
-
-// runStep feeds the current batch to the training graph and returns its
-// mean loss and number of correct predictions.
-func runStep(exec *model.Exec, backend compute.Backend, bat *batcher, xShape []int) (loss, correct float64, err error) {
-	xt := tensors.FromShape(shapes.Make(dtypes.Float32, xShape...))
-	tensors.MustMutableFlatData(xt, func(flat []float32) { copy(flat, bat.x) })
-	yt := tensors.FromFlatDataAndDimensions(bat.y, len(bat.y))
-	wt := tensors.FromFlatDataAndDimensions(bat.w, len(bat.w))
-	args := make([]any, 3)
-	for i, t := range []*tensors.Tensor{xt, yt, wt} {
-		if args[i], err = graph.DonateTensorBuffer(t, backend, 0); err != nil {
-			return 0, 0, err
-		}
-	}
-	outs, err := exec.Exec(args...)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer func() {
-		for _, o := range outs {
-			o.FinalizeAll()
-		}
-	}()
-	err = exceptions.TryCatch[error](func() {
-		loss = float64(tensors.ToScalar[float32](outs[0]))
-		correct = float64(tensors.ToScalar[float32](outs[1]))
-	})
-	return loss, correct, err
 }
 
 // lossAndCorrect is the weighted mean softmax cross-entropy of logits

@@ -1,0 +1,170 @@
+package bench
+
+import (
+	"context"
+	"math/rand/v2"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/fernb/fernb/fernb"
+	"github.com/fernb/fernb/fernb/models"
+	"github.com/fernb/fernb/fernb/train"
+	"github.com/gomlx/compute"
+)
+
+func testBackend(t testing.TB) compute.Backend {
+	t.Helper()
+	b, err := fernb.NewBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestRunSmall(t *testing.T) {
+	opts := Options{Model: models.Config{Height: 16, Width: 16, WidthMult: 0.25}, Batch: 8, Steps: 2, Warmup: 1, SkipDot: true}
+	r, err := Run(context.Background(), testBackend(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, _ := models.New(opts.Model)
+	if r.FLOPsPerImage != net.FLOPs || r.Params != net.NumParams() || r.Input != "16x16x1" || r.Model != "fer-cnn" {
+		t.Errorf("result %+v", r)
+	}
+	if r.TrainImagesPerS <= 0 || r.InferImagesPerS <= 0 || r.TrainGFLOPS <= 0 {
+		t.Errorf("rates: %+v", r)
+	}
+	// train GFLOP/s = 3 x forward FLOPs x images/s.
+	want := 3 * float64(r.FLOPsPerImage) * r.TrainImagesPerS / 1e9
+	if d := r.TrainGFLOPS - want; d > 0.01*want+1e-3 || d < -0.01*want-1e-3 {
+		t.Errorf("train GFLOP/s %v, want %v", r.TrainGFLOPS, want)
+	}
+}
+
+func TestPeakFromCPUInfo(t *testing.T) {
+	info := "processor\t: 0\nmodel name\t: Test CPU\ncpu MHz\t\t: 2000.000\nflags\t\t: fpu sse avx avx2 fma\n\n" +
+		"processor\t: 1\ncpu MHz\t\t: 2500.000\nflags\t\t: fpu sse avx avx2 fma\n"
+	p := peakFromCPUInfo(info, 2)
+	if p.GFLOPS != 2*2500*32/1000.0 || !strings.Contains(p.Method, "AVX2") {
+		t.Errorf("peak %+v", p)
+	}
+	p = peakFromCPUInfo("cpu MHz : 1000\nflags : sse avx512f avx2 fma\n", 1)
+	if p.GFLOPS != 64 {
+		t.Errorf("AVX-512 peak %+v", p)
+	}
+	if p := peakFromCPUInfo("nothing", 2); p.GFLOPS != 0 || !strings.HasPrefix(p.Method, "unknown") {
+		t.Errorf("empty cpuinfo: %+v", p)
+	}
+}
+
+func TestDotGFLOPS(t *testing.T) {
+	g, err := DotGFLOPS(testBackend(t), 128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g <= 0 {
+		t.Errorf("dot GFLOP/s = %v", g)
+	}
+}
+
+// TestPeerBuildsTheSameNetworks runs the PyTorch peer on every model at a
+// small size and checks that its parameter and FLOP counts equal the Go
+// models': the comparison is like for like. Skipped where PyTorch is not
+// installed (apt-get install python3-torch).
+func TestPeerBuildsTheSameNetworks(t *testing.T) {
+	if err := exec.Command(python(), "-c", "import torch").Run(); err != nil {
+		t.Skipf("PyTorch not available to %s: %v", python(), err)
+	}
+	cfgs := []models.Config{
+		{Name: "fer-cnn"},
+		{Name: "fer-cnn", Height: 40, Width: 40, Channels: 3, NumClasses: 8, WidthMult: 0.5},
+		{Name: "vgg-face", Height: 48, Width: 48, WidthMult: 1.0 / 16},
+		{Name: "resnet18", Height: 32, Width: 32, Channels: 3, WidthMult: 1.0 / 16},
+		{Name: "resnet34", Height: 112, Width: 112, Channels: 1, WidthMult: 1.0 / 32},
+	}
+	peers, err := PeerCounts(context.Background(), cfgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, cfg := range cfgs {
+		net, err := models.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := peers[i]
+		if p.Params != net.NumParams() || p.FLOPsPerImage != net.FLOPs {
+			t.Errorf("%s %dx%dx%d: PyTorch %d params %d FLOPs, Go %d params %d FLOPs", net.Config.Name,
+				net.Config.Height, net.Config.Width, net.Config.Channels, p.Params, p.FLOPsPerImage, net.NumParams(), net.FLOPs)
+		}
+	}
+	if testing.Short() {
+		return // the timed peer run below only checks that its JSON line is read
+	}
+	p, err := Peer(context.Background(), Options{Model: models.Config{Height: 16, Width: 16, WidthMult: 0.25},
+		Batch: 4, Steps: 1, Warmup: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.TrainImagesPerS <= 0 || p.InferImagesPerS <= 0 || p.Batch != 4 || p.Threads != 1 || p.Input != "16x16x1" {
+		t.Errorf("peer run %+v", p)
+	}
+}
+
+// The testing.B benchmarks time the default model (48x48x1 FER CNN) at
+// batch 64, the issue-3 setting:
+//
+//	GOEXPERIMENT=simd go test -run=^$ -bench=. -benchtime=10x ./fernb/bench/
+func benchSetup(b *testing.B) (*train.Trainer, []float32, []int32) {
+	b.Helper()
+	net, err := models.New(models.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := train.NewTrainer(testBackend(b), net, train.Config{BatchSize: 64, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, 64*48*48)
+	for i := range x {
+		x[i] = r.Float32()
+	}
+	y := make([]int32, 64)
+	for i := range y {
+		y[i] = int32(i % 7)
+	}
+	if _, _, err := tr.Step(x, y, nil); err != nil { // compile outside the timer
+		b.Fatal(err)
+	}
+	return tr, x, y
+}
+
+func BenchmarkTrainStep(b *testing.B) {
+	tr, x, y := benchSetup(b)
+	defer tr.Finalize()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := tr.Step(x, y, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(64*b.N)/b.Elapsed().Seconds(), "images/s")
+}
+
+func BenchmarkInference(b *testing.B) {
+	tr, x, _ := benchSetup(b)
+	defer tr.Finalize()
+	m := tr.Model
+	sink := func(_, _ int, _, _ []float32) error { return nil }
+	if err := m.Infer(context.Background(), x, 64, 64, sink); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := m.Infer(context.Background(), x, 64, 64, sink); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(64*b.N)/b.Elapsed().Seconds(), "images/s")
+}

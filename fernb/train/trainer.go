@@ -1,0 +1,133 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/fernb/fernb/fernb/models"
+	"github.com/fernb/fernb/fernb/nn"
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/support/exceptions"
+)
+
+// Trainer is one model's training step, compiled once per batch shape:
+// forward, loss, backward and the SGD-momentum update in a single graph
+// whose variables (weights, velocities, batch-norm statistics) model.Exec
+// donates to the step and replaces with its outputs, so no weight is copied
+// between steps. Fit drives it; the benchmark times it; custom loops (DD
+// baselines, notebooks) may call Step themselves.
+type Trainer struct {
+	Model   *Model
+	backend compute.Backend
+	exec    *model.Exec
+	cfg     Config
+}
+
+// NewTrainer returns a Trainer for a freshly initialised net (weights drawn
+// from cfg.Seed).
+func NewTrainer(backend compute.Backend, net *models.Net, cfg Config) (*Trainer, error) {
+	cfg = cfg.withDefaults(net.Config.NumClasses)
+	if err := cfg.validate(net.Config.NumClasses); err != nil {
+		return nil, err
+	}
+	store := model.NewStore()
+	if err := store.SetRNGStateFromSeed(cfg.Seed); err != nil {
+		return nil, fmt.Errorf("train: seeding: %w", err)
+	}
+	return newTrainer(backend, net, store, cfg)
+}
+
+func newTrainer(backend compute.Backend, net *models.Net, store *model.Store, cfg Config) (*Trainer, error) {
+	var rngVar *model.Variable
+	if net.NeedsRNG {
+		rngVar = store.RootScope().In(modelScope).VariableWithValue(models.RNGParam, mustRNG(cfg.Seed)).SetTrainable(false)
+	}
+	var opt any
+	err := exceptions.TryCatch[error](func() {
+		opt = nn.SGDMomentum(nn.SGDConfig{LearningRate: cfg.LR, Momentum: cfg.Momentum, NoMomentum: cfg.Momentum == 0,
+			WeightDecay: cfg.WeightDecay, Nesterov: cfg.Nesterov})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("train: optimizer: %w", err)
+	}
+	sgd := opt.(interface {
+		UpdateGraph(*model.Scope, *graph.Graph, *graph.Node)
+	})
+	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x, y, w *graph.Node) (*graph.Node, *graph.Node) {
+		g := x.Graph()
+		p, vars := bindVariables(scope.In(modelScope), g, net.Specs)
+		if rngVar != nil {
+			p[models.RNGParam] = rngVar.NodeValue(g)
+		}
+		out := net.Apply(p, x, true)
+		for name, u := range out.Updates {
+			if name == models.RNGParam {
+				rngVar.SetNodeValue(u)
+				continue
+			}
+			vars[name].SetNodeValue(u)
+		}
+		loss, correct := lossAndCorrect(out.Logits, y, w, net.Config.NumClasses)
+		sgd.UpdateGraph(scope, g, loss)
+		return loss, correct
+	})
+	if err != nil {
+		return nil, fmt.Errorf("train: building training step: %w", err)
+	}
+	m := &Model{Net: net, Meta: *newMeta(net, cfg, 0), Labels: cfg.Labels, Store: store, backend: backend}
+	return &Trainer{Model: m, backend: backend, exec: exec, cfg: cfg}, nil
+}
+
+// SetLR sets the learning rate used by the following steps.
+func (t *Trainer) SetLR(lr float64) error {
+	return nn.SetLearningRate(t.Model.Store.RootScope(), dtypes.Float32, lr)
+}
+
+// Step runs one SGD step on a batch: x holds len(y) images (NHWC, the
+// model's input size), y their class indices (into the label order), w
+// their loss weights (nil: all 1). It returns the batch's mean loss and
+// number of correct arg-max predictions (before the update).
+func (t *Trainer) Step(x []float32, y []int32, w []float32) (loss, correct float64, err error) {
+	c := t.Model.Net.Config
+	n := len(y)
+	if len(x) != n*c.Height*c.Width*c.Channels {
+		return 0, 0, fmt.Errorf("train: Step: %d values for %d images of %dx%dx%d", len(x), n, c.Height, c.Width, c.Channels)
+	}
+	if w == nil {
+		w = make([]float32, n)
+		for i := range w {
+			w[i] = 1
+		}
+	}
+	xt := tensors.FromShape(shapes.Make(dtypes.Float32, n, c.Height, c.Width, c.Channels))
+	tensors.MustMutableFlatData(xt, func(flat []float32) { copy(flat, x) })
+	yt := tensors.FromFlatDataAndDimensions(y, n)
+	wt := tensors.FromFlatDataAndDimensions(w, n)
+	args := make([]any, 3)
+	for i, tt := range []*tensors.Tensor{xt, yt, wt} {
+		if args[i], err = graph.DonateTensorBuffer(tt, t.backend, 0); err != nil {
+			return 0, 0, err
+		}
+	}
+	outs, err := t.exec.Exec(args...)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		for _, o := range outs {
+			o.FinalizeAll()
+		}
+	}()
+	err = exceptions.TryCatch[error](func() {
+		loss = float64(tensors.ToScalar[float32](outs[0]))
+		correct = float64(tensors.ToScalar[float32](outs[1]))
+	})
+	return loss, correct, err
+}
+
+// Finalize releases the compiled step.
+func (t *Trainer) Finalize() { t.exec.Finalize() }
