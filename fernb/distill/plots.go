@@ -1,0 +1,67 @@
+package distill
+
+import (
+	"fmt"
+	"image"
+
+	"github.com/fernb/fernb/fernb/plot"
+)
+
+// fernbImage is one distilled image ready to draw, with its class name.
+type fernbImage struct {
+	img   image.Image
+	label string
+}
+
+// LossCurve draws the distillation loss per outer iteration: for DD the
+// real-data loss after the unrolled steps and, dashed, before them (at θ0);
+// for DM the matching loss.
+func LossCurve(h []IterStats, title string) (*plot.Figure, error) {
+	if len(h) == 0 {
+		return nil, fmt.Errorf("distill: empty history")
+	}
+	x := make([]float64, len(h))
+	after := make([]float64, len(h))
+	before := make([]float64, len(h))
+	hasBefore := false
+	for i, s := range h {
+		x[i], after[i], before[i] = float64(s.Iteration), s.Loss, s.Before
+		hasBefore = hasBefore || s.Before != 0
+	}
+	p := plot.Panel{Title: title, XLabel: "outer iteration", YLabel: "loss"}
+	if hasBefore {
+		if p.Title == "" {
+			p.Title = "DD: real-data loss of a fresh network"
+		}
+		p.Series = []plot.Series{
+			{Name: "after T steps on the distilled images", X: x, Y: after},
+			{Name: "at initialisation", X: x, Y: before, Dashed: true},
+		}
+	} else {
+		if p.Title == "" {
+			p.Title = "DM: distribution matching loss"
+		}
+		p.Series = []plot.Series{{Name: "matching loss", X: x, Y: after}}
+	}
+	return plot.Lines(p)
+}
+
+// CostBars draws the paper's Fig. 5: training seconds per epoch for each
+// setting (baseline, +VAS, +DAS), the error bars being the spread over
+// epochs.
+func CostBars(rows []CostRow, title string) (*plot.Figure, error) {
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("distill: no cost rows")
+	}
+	if title == "" {
+		title = "Training cost per epoch"
+	}
+	s := plot.BarsSpec{Title: title, YLabel: "seconds per epoch", ValueLabels: true, Format: "%.1f"}
+	vals, errs := make([]float64, len(rows)), make([]float64, len(rows))
+	for i, r := range rows {
+		s.Categories = append(s.Categories, r.Name)
+		vals[i], errs[i] = r.MeanSeconds(), r.StdSeconds()
+	}
+	s.Series = []plot.BarSeries{{Name: "wall time", Values: vals, Errors: errs}}
+	return plot.Bars(s)
+}
