@@ -36,6 +36,8 @@ type scene struct {
 	lipUp, lipLo   float64
 	teethUp        float64
 	fold           float64
+	eyeReach       float64 // how far from the eye line eye drawing reaches
+	mouthReach     float64 // how far from the mouth line mouth drawing reaches
 	lightCos       float64
 	lightSin       float64
 	bgCos, bgSin   float64
@@ -67,6 +69,8 @@ func newScene(p person, e expr, l look, size int) *scene {
 	s.lipLo = p.lipThick * 1.15 * press
 	s.teethUp = clamp(e.teeth, 0, 1) * fmin(0.05, 0.5*s.gap)
 	s.fold = clamp(0.12+0.6*fmax(0, e.smile)+0.8*e.upperLip+0.3*e.cheek, 0, 1)
+	s.eyeReach = fmax(fmax(s.eyeUp+0.025, s.eyeLo+0.065), 0.1) + 2*s.aa
+	s.mouthReach = 0.1*math.Abs(e.smile) + 0.65*s.gap + 0.05*math.Abs(e.upperLip) + s.lipUp + s.lipLo + 0.02 + 2*s.aa
 	s.lightCos, s.lightSin = math.Cos(l.lightAngle), math.Sin(l.lightAngle)
 	s.bgCos, s.bgSin = math.Cos(l.bgAngle), math.Sin(l.bgAngle)
 	s.handSkin = p.skin.scale(0.95)
@@ -309,7 +313,7 @@ func (s *scene) nose(uf, v float64, c rgb) rgb {
 		c = darken(c, 0.6, s.cov(d))
 	}
 	// Nasolabial folds: nose wings to mouth corners (smile, disgust).
-	if s.fold > 0.02 {
+	if s.fold > 0.02 && v > ny-0.04 && math.Abs(un) < fmax(p.noseW+0.05, s.mouthW)+0.07 {
 		mc := s.mouthCentre(1)
 		for _, sx := range [2]float64{-1, 1} {
 			x0, y0 := sx*(p.noseW+0.025), ny-0.02
@@ -323,7 +327,7 @@ func (s *scene) nose(uf, v float64, c rgb) rgb {
 }
 
 func (s *scene) brows(uf, v float64, c rgb) rgb {
-	if math.Abs(v-s.browY) > 0.2 {
+	if math.Abs(v-s.browY) > 0.16+2*s.aa || math.Abs(uf) > s.browOu[0]+0.06+2*s.aa {
 		return c
 	}
 	ht := s.p.browThick
@@ -338,7 +342,7 @@ func (s *scene) brows(uf, v float64, c rgb) rgb {
 
 func (s *scene) eyes(uf, v float64, c rgb) rgb {
 	p, e := &s.p, &s.e
-	if math.Abs(v-p.eyeY) > 0.16 {
+	if math.Abs(v-p.eyeY) > s.eyeReach || math.Abs(uf) > p.eyeSep+1.5*p.eyeW {
 		return c
 	}
 	for _, sx := range [2]float64{-1, 1} {
@@ -386,7 +390,7 @@ func (s *scene) mouthCentre(t float64) float64 {
 
 func (s *scene) mouth(uf, v float64, c rgb) rgb {
 	p, e := &s.p, &s.e
-	if math.Abs(v-p.mouthY) > 0.3 {
+	if math.Abs(v-p.mouthY) > s.mouthReach {
 		return c
 	}
 	t := uf / s.mouthW
