@@ -1,0 +1,138 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+)
+
+// Benchmarks run on the pure-Go backend in float32 at the FER CNN's sizes
+// (48x48, batch 64). Build with GOEXPERIMENT=simd, e.g.
+//
+//	GOEXPERIMENT=simd go test ./fernb/nn/ -run '^$' -bench . -benchtime 3x
+
+func randF32(seed uint64, dims ...int) *tensors.Tensor {
+	r := rand.New(rand.NewPCG(seed, 11))
+	size := 1
+	for _, d := range dims {
+		size *= d
+	}
+	data := make([]float32, size)
+	for i := range data {
+		data[i] = float32(r.NormFloat64())
+	}
+	return tensors.FromFlatDataAndDimensions(data, dims...)
+}
+
+// benchExec compiles fn once (outside the timer) and runs it b.N times.
+func benchExec(b *testing.B, backend compute.Backend, fn func(g *graph.Graph, in []*graph.Node) []*graph.Node, inputs ...*tensors.Tensor) {
+	b.Helper()
+	exec, err := graph.NewExec(backend, fn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := make([]any, len(inputs))
+	for i, in := range inputs {
+		args[i] = in
+	}
+	run := func() {
+		outs, err := exec.Exec(args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, o := range outs {
+			o.FinalizeAll()
+		}
+	}
+	run() // compile and warm up
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		run()
+	}
+	// The machine is shared: CPU seconds per op is steadier than wall time.
+	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// cpuTime is this process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// convFwdBwd returns the conv output's sum and its gradients with respect to
+// input and kernel: one training step's worth of convolution work.
+func convFwdBwd(f Formulation, stride int) func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+	return func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+		SetFormulation(g, f)
+		y := Conv2D(in[0], in[1], in[2], stride, Same)
+		loss := graph.ReduceAllSum(graph.Mul(y, y))
+		return append([]*graph.Node{loss}, graph.Gradient(loss, in[0], in[1], in[2])...)
+	}
+}
+
+func BenchmarkConv2D(b *testing.B) {
+	backend := goBackend(b)
+	x := randF32(1, 64, 48, 48, 32)
+	k := randF32(2, 3, 3, 32, 64)
+	bias := randF32(3, 64)
+	b.Run("FwdBwd/im2col", func(b *testing.B) {
+		benchExec(b, backend, convFwdBwd(Differentiable, 1), x, k, bias)
+	})
+	b.Run("FwdBwd/ConvGeneral", func(b *testing.B) {
+		benchExec(b, backend, convFwdBwd(Native, 1), x, k, bias)
+	})
+	fwd := func(f Formulation) func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+		return func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+			SetFormulation(g, f)
+			return []*graph.Node{Conv2D(in[0], in[1], in[2], 1, Same)}
+		}
+	}
+	b.Run("Fwd/im2col", func(b *testing.B) { benchExec(b, backend, fwd(Differentiable), x, k, bias) })
+	b.Run("Fwd/ConvGeneral", func(b *testing.B) { benchExec(b, backend, fwd(Native), x, k, bias) })
+}
+
+func BenchmarkMaxPool2D(b *testing.B) {
+	backend := goBackend(b)
+	x := randF32(4, 64, 48, 48, 64)
+	pool := func(f Formulation, window, stride int) func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+		return func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+			SetFormulation(g, f)
+			y := MaxPool2D(in[0], window, stride)
+			loss := graph.ReduceAllSum(graph.Mul(y, y))
+			return []*graph.Node{loss, graph.Gradient(loss, in[0])[0]}
+		}
+	}
+	b.Run("FwdBwd/2x2/reshape", func(b *testing.B) { benchExec(b, backend, pool(Differentiable, 2, 2), x) })
+	b.Run("FwdBwd/2x2/native", func(b *testing.B) { benchExec(b, backend, pool(Native, 2, 2), x) })
+	b.Run("FwdBwd/3x3s2/gather", func(b *testing.B) { benchExec(b, backend, pool(Differentiable, 3, 2), x) })
+	b.Run("FwdBwd/3x3s2/native", func(b *testing.B) { benchExec(b, backend, pool(Native, 3, 2), x) })
+}
+
+func BenchmarkBatchNorm(b *testing.B) {
+	backend := goBackend(b)
+	x := randF32(5, 64, 48, 48, 64)
+	gamma, beta := randF32(6, 64), randF32(7, 64)
+	mean, variance := randF32(8, 64), randF32(9, 64)
+	b.Run("FwdBwd/train", func(b *testing.B) {
+		benchExec(b, backend, func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+			y, m, v := BatchNorm(in[0], in[1], in[2], in[3], graph.Abs(in[4]), true)
+			loss := graph.ReduceAllSum(graph.Mul(y, y))
+			return append([]*graph.Node{loss, m, v}, graph.Gradient(loss, in[0], in[1], in[2])...)
+		}, x, gamma, beta, mean, variance)
+	})
+	b.Run("Fwd/inference", func(b *testing.B) {
+		benchExec(b, backend, func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+			y, _, _ := BatchNorm(in[0], in[1], in[2], in[3], graph.Abs(in[4]), false)
+			return []*graph.Node{y}
+		}, x, gamma, beta, mean, variance)
+	})
+}
