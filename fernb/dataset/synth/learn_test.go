@@ -76,7 +76,8 @@ func features(pix []float32, size int) []float64 {
 
 type sample struct {
 	x     []float64
-	label fernb.Label
+	label fernb.Label // TrueLabel: fernb.Unlabelled for pool faces of no clear expression
+	wild  bool
 }
 
 func samples(t testing.TB, cfg Config, keep func(Face) bool) []sample {
@@ -94,7 +95,7 @@ func samples(t testing.TB, cfg Config, keep func(Face) bool) []sample {
 			t.Fatal(err)
 		}
 		if keep(f) {
-			out = append(out, sample{features(buf, size), f.TrueLabel})
+			out = append(out, sample{features(buf, size), f.TrueLabel, f.Look == Wild})
 		}
 	}
 	return out
@@ -280,4 +281,51 @@ func TestLearnableWithDomainGap(t *testing.T) {
 	if ncLab < 2*chance {
 		t.Errorf("nearest-centroid lab accuracy %.3f under twice chance", ncLab)
 	}
+
+	// The pool: a lab model should be confident on clear lab-look faces and
+	// less so on faces of no clear expression, which is what lets a margin
+	// rule keep the first and reject the second.
+	pool := samples(t, Config{Domain: Pool, N: nWild, Seed: seed, Identities: ids}, unseen)
+	var clear, unclear []sample
+	for _, s := range pool {
+		if s.wild {
+			continue
+		}
+		if s.label == fernb.Unlabelled {
+			unclear = append(unclear, s)
+		} else {
+			clear = append(clear, s)
+		}
+	}
+	mClear, mUnclear := m.meanMargin(clear), m.meanMargin(unclear)
+	poolAcc := m.accuracy(clear)
+	t.Logf("pool (lab look, ids >=%d): accuracy on %d clear faces %.3f; mean top-2 probability margin %.3f on clear vs %.3f on %d unclear faces",
+		heldOut, len(clear), poolAcc, mClear, mUnclear, len(unclear))
+	if poolAcc < labAcc-0.1 {
+		t.Errorf("clear lab-look pool faces scored %.3f, far below lab %.3f", poolAcc, labAcc)
+	}
+	if mClear-mUnclear < 0.1 {
+		t.Errorf("margin on unclear pool faces %.3f is not clearly below that on clear ones %.3f", mUnclear, mClear)
+	}
+}
+
+// meanMargin is the mean gap between the two highest class probabilities.
+func (m *softmax) meanMargin(test []sample) float64 {
+	x := make([]float64, len(test[0].x))
+	p := make([]float64, fernb.NumBasic)
+	var sum float64
+	for _, s := range test {
+		m.norm(s.x, x)
+		m.probs(x, p)
+		a, b := 0.0, 0.0
+		for _, v := range p {
+			if v > a {
+				a, b = v, a
+			} else if v > b {
+				b = v
+			}
+		}
+		sum += a - b
+	}
+	return sum / float64(len(test))
 }
