@@ -1,6 +1,7 @@
 package train
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -157,15 +158,55 @@ func DefaultLabels(n int) []fernb.Label {
 }
 
 // Normalization records how pixel values were prepared, so that a
-// checkpoint can say it. Kind is free text naming the scheme (e.g.
-// "scale01": value/255; "meanstd": (value/255-Mean)/Std per channel);
-// Preprocess, when set, is the data set package's own description of the
-// preprocessing (JSON), which evaluation code decodes and reuses.
+// checkpoint can say it. Kind names the scheme ("scale01": value/255;
+// "meanstd": (value/255-Mean)/Std per channel); Preprocess, when set, is
+// the dataset.Preprocess itself (JSON), which evaluation code decodes and
+// reuses (Meta.Preprocess).
 type Normalization struct {
 	Kind       string    `json:"kind,omitempty"`
 	Mean       []float64 `json:"mean,omitempty"`
 	Std        []float64 `json:"std,omitempty"`
-	Preprocess []byte    `json:"preprocess,omitempty"`
+	Preprocess json.RawMessage `json:"preprocess,omitempty"`
+}
+
+// NormalizationOf describes a dataset.Preprocess (without its
+// machine-local fields: cache directory, workers) for a checkpoint.
+func NormalizationOf(pre dataset.Preprocess) Normalization {
+	pre.CacheDir, pre.Workers = "", 0
+	n := Normalization{Kind: "scale01"}
+	if len(pre.Mean) > 0 || len(pre.Std) > 0 {
+		n.Kind = "meanstd"
+	}
+	for _, v := range pre.Mean {
+		n.Mean = append(n.Mean, float64(v))
+	}
+	for _, v := range pre.Std {
+		n.Std = append(n.Std, float64(v))
+	}
+	n.Preprocess, _ = json.Marshal(pre) // cannot fail: plain numbers and strings
+	return n
+}
+
+// Preprocess returns the dataset.Preprocess that prepares images for the
+// checkpoint: the one it recorded, else its input size with its mean/std
+// (values in [0,1] when none).
+func (m *Meta) Preprocess() (dataset.Preprocess, error) {
+	var pre dataset.Preprocess
+	norm := m.Normalization
+	if len(norm.Preprocess) > 0 {
+		if err := json.Unmarshal(norm.Preprocess, &pre); err != nil {
+			return pre, fmt.Errorf("train: %s: recorded preprocessing: %w", MetaFile, err)
+		}
+	} else {
+		for _, v := range norm.Mean {
+			pre.Mean = append(pre.Mean, float32(v))
+		}
+		for _, v := range norm.Std {
+			pre.Std = append(pre.Std, float32(v))
+		}
+	}
+	pre.Height, pre.Width, pre.Channels = m.Input.Height, m.Input.Width, m.Input.Channels
+	return pre, nil
 }
 
 // AuxMode says how auxiliary samples enter training.

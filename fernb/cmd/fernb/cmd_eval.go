@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/fernb/fernb/fernb"
+	"github.com/fernb/fernb/fernb/dataset"
+	"github.com/fernb/fernb/fernb/train"
+)
+
+func init() {
+	extraCommands = append(extraCommands, command{"eval",
+		"evaluate a checkpoint on a data set: accuracy, per-class accuracy, confusion matrix (one JSON line)",
+		runEval})
+}
+
+// evalOutput is the JSON line `fernb eval` prints.
+type evalOutput struct {
+	Checkpoint string `json:"checkpoint"`
+	Model      string `json:"model"`
+	Input      string `json:"input"`
+	Format     string `json:"format"`
+	Path       string `json:"path"`
+	Split      string `json:"split"`
+	*train.Evaluation
+	// SkippedImages counts images the loader could not read (corrupt,
+	// missing, too large); they are listed on stderr.
+	SkippedImages int `json:"skipped_images,omitempty"`
+}
+
+func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ckpt := fs.String("model", "", "checkpoint directory written by `fernb train` (required)")
+	format := fs.String("format", "", "data set format: "+strings.Join(dataset.Formats(), ", ")+" (required)")
+	path := fs.String("path", "", "data set directory, archive or file (for synthetic: a spec) (required)")
+	split := fs.String("split", "", `split to evaluate ("" or "all": every item)`)
+	batch := fs.Int("batch", train.DefaultInferBatch, "inference batch")
+	cache := fs.String("cache", "", "directory caching decoded images between runs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("eval: unexpected arguments %v", fs.Args())
+	}
+	if *ckpt == "" || *format == "" || *path == "" {
+		return errors.New("eval: --model CKPT, --format F and --path P are required")
+	}
+	backend, err := fernb.NewBackend()
+	if err != nil {
+		return err
+	}
+	m, err := train.LoadModel(backend, *ckpt)
+	if err != nil {
+		return err
+	}
+	defer m.Finalize()
+	pre, err := m.Meta.Preprocess()
+	if err != nil {
+		return err
+	}
+	pre.CacheDir = *cache
+	ds, err := dataset.Open(*format, *path, dataset.Options{})
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	items, err := ds.Split(*split)
+	if err != nil {
+		return err
+	}
+	data, err := ds.Load(ctx, items, pre)
+	if err != nil {
+		return fmt.Errorf("eval: loading %s: %w", *path, err)
+	}
+	skipped := ds.Report.Skipped()
+	if skipped > 0 {
+		fmt.Fprintf(stderr, "eval: %d image(s) could not be read:\n%s", skipped, ds.Report.String())
+	}
+	ev, err := m.Evaluate(ctx, data, *batch)
+	if err != nil {
+		return err
+	}
+	c := m.Net.Config
+	return json.NewEncoder(stdout).Encode(evalOutput{
+		Checkpoint: *ckpt, Model: c.Name, Input: fmt.Sprintf("%dx%dx%d", c.Height, c.Width, c.Channels),
+		Format: *format, Path: *path, Split: *split, Evaluation: ev, SkippedImages: skipped,
+	})
+}
