@@ -163,9 +163,9 @@ func DefaultLabels(n int) []fernb.Label {
 // the dataset.Preprocess itself (JSON), which evaluation code decodes and
 // reuses (Meta.Preprocess).
 type Normalization struct {
-	Kind       string    `json:"kind,omitempty"`
-	Mean       []float64 `json:"mean,omitempty"`
-	Std        []float64 `json:"std,omitempty"`
+	Kind       string          `json:"kind,omitempty"`
+	Mean       []float64       `json:"mean,omitempty"`
+	Std        []float64       `json:"std,omitempty"`
 	Preprocess json.RawMessage `json:"preprocess,omitempty"`
 }
 
