@@ -183,6 +183,10 @@ func toFloat(img image.Image, c int) (buf []float32, h, w int) {
 func resizeAxis(in, out int, off, span float64) (idx [][]int, wts [][]float32) {
 	scale := span / float64(out)
 	support := math.Max(1, scale)
+	// Taps outside the crop window are clamped to its edge, as if the
+	// image had been cropped first.
+	first := min(max(int(math.Floor(off)), 0), in-1)
+	last := min(max(int(math.Ceil(off+span))-1, first), in-1)
 	idx = make([][]int, out)
 	wts = make([][]float32, out)
 	for o := 0; o < out; o++ {
@@ -195,14 +199,14 @@ func resizeAxis(in, out int, off, span float64) (idx [][]int, wts [][]float32) {
 			if d >= 1 {
 				continue
 			}
-			ii := min(max(i, 0), in-1)
+			ii := min(max(i, first), last)
 			wt := 1 - d
 			idx[o] = append(idx[o], ii)
 			wts[o] = append(wts[o], float32(wt))
 			sum += wt
 		}
 		if sum == 0 {
-			ii := min(max(int(center), 0), in-1)
+			ii := min(max(int(center), first), last)
 			idx[o], wts[o] = []int{ii}, []float32{1}
 			continue
 		}

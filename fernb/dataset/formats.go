@@ -97,6 +97,16 @@ func (d *Dataset) readPool() error {
 	return nil
 }
 
+// csvErr puts the file and line of a CSV syntax error first, as every
+// other label-file error does.
+func csvErr(name string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s:%d: expected well-formed CSV: %w", name, pe.Line, pe.Err)
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
 // ---- FER-2013 CSV ----
 
 // FER2013Row is one parsed row of fer2013.csv.
@@ -137,10 +147,10 @@ func ParseFER2013CSV(r io.Reader, name string, fn func(FER2013Row) error) error 
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return csvErr(name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
@@ -280,10 +290,10 @@ func ParseFERPlusCSV(r io.Reader, name string, fn func(FERPlusRow) error) error 
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return csvErr(name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != 12 {
 			return fmt.Errorf("%s:%d: expected 12 fields, got %d", name, line, len(rec))
 		}
@@ -645,10 +655,10 @@ func ParseMMICSV(r io.Reader, name string) ([]MMIRow, error) {
 		if err == io.EOF {
 			return out, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, csvErr(name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(head) {
 			return nil, fmt.Errorf("%s:%d: expected %d fields (%s), got %d", name, line, len(head), strings.Join(head, ","), len(rec))
 		}
