@@ -124,7 +124,8 @@ func LookupTools(ctx context.Context) (Tools, error) {
 	binDirs := []string{}
 	if t.Go != "" {
 		if out, err := exec.CommandContext(ctx, t.Go, "env", "GOBIN", "GOPATH").Output(); err == nil {
-			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			// One line per variable; GOBIN's is empty when unset.
+			lines := strings.Split(strings.TrimRight(string(out), "\r\n"), "\n")
 			if len(lines) >= 1 && strings.TrimSpace(lines[0]) != "" {
 				binDirs = append(binDirs, strings.TrimSpace(lines[0]))
 			}

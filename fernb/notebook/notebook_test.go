@@ -335,3 +335,44 @@ func TestExport(t *testing.T) {
 		t.Error("Export to an unknown format succeeded")
 	}
 }
+
+// LookupTools finds gonb and goimports where `go install` puts them even
+// when that directory is not on PATH, and names what is missing.
+func TestLookupTools(t *testing.T) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go not on PATH")
+	}
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("sh not installed")
+	}
+	jupyterDir, gobin := t.TempDir(), t.TempDir()
+	script := func(dir, name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script(jupyterDir, "jupyter", `[ "$1 $2" = "nbconvert --version" ] && echo 6.5.3`)
+	t.Setenv("PATH", filepath.Dir(goCmd)+string(os.PathListSeparator)+jupyterDir+string(os.PathListSeparator)+"/bin")
+	t.Setenv("GOBIN", gobin)
+	t.Setenv("GOPATH", t.TempDir()) // no $GOPATH/bin/gonb from this machine
+
+	_, err = LookupTools(context.Background())
+	var missing *MissingError
+	if !errors.As(err, &missing) || strings.Join(missing.Missing, ",") != "gonb,goimports" {
+		t.Fatalf("LookupTools without gonb and goimports = %v; want both named missing", err)
+	}
+	script(gobin, "gonb", "exit 0")
+	script(gobin, "goimports", "exit 0")
+	tools, err := LookupTools(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tools.GoNB != filepath.Join(gobin, "gonb") || tools.GoImports != filepath.Join(gobin, "goimports") || tools.Jupyter != filepath.Join(jupyterDir, "jupyter") {
+		t.Errorf("LookupTools = %+v", tools)
+	}
+	script(jupyterDir, "jupyter", "echo 'No module named nbconvert' >&2; exit 1")
+	if _, err := LookupTools(context.Background()); !errors.As(err, &missing) || !strings.Contains(err.Error(), "No module named nbconvert") {
+		t.Errorf("LookupTools with a broken nbconvert = %v; want it named missing with its error", err)
+	}
+}
