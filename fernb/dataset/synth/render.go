@@ -120,11 +120,7 @@ func darken(c rgb, k, a float64) rgb {
 // segDist is the distance from (px,py) to the segment a-b.
 func segDist(px, py, ax, ay, bx, by float64) float64 {
 	dx, dy := bx-ax, by-ay
-	l2 := dx*dx + dy*dy
-	if l2 == 0 {
-		return hypot(px-ax, py-ay)
-	}
-	t := ((px-ax)*dx + (py-ay)*dy) / l2
+	t := ((px-ax)*dx + (py-ay)*dy) / (dx*dx + dy*dy)
 	t = clamp(t, 0, 1)
 	ex, ey := px-ax-t*dx, py-ay-t*dy
 	return math.Sqrt(ex*ex + ey*ey)
@@ -663,3 +659,4 @@ func toImage(buf []float32, size, channels int) image.Image {
 	return img
 }
 
+func copyOut(buf []float32, size, channels int, dst []float32) { copy(dst, buf) }

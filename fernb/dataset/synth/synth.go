@@ -192,7 +192,8 @@ func (g *Generator) Float32(i int, dst []float32) (Face, error) {
 	if i < 0 {
 		return Face{}, fmt.Errorf("synth: negative face index %d", i)
 	}
-	f, _ := g.render(i, dst)
+	f, buf := g.render(i, nil)
+	copyOut(buf, g.cfg.Size, g.cfg.Channels, dst)
 	return f, nil
 }
 
