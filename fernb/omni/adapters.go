@@ -113,11 +113,25 @@ func PreprocessFor(m *train.Model) (dataset.Preprocess, error) {
 }
 
 // AnchorCentroids loads the labelled images of split ("" = all) of a data
-// set, embeds them and returns their centroids (Eq. 4).
-func AnchorCentroids(ctx context.Context, e Embedder, d *dataset.Dataset, split string, pre dataset.Preprocess, batch int) (*CentroidSet, error) {
+// set, embeds them and returns their centroids (Eq. 4). perClass > 0 uses
+// only the first perClass images of each class (in the data set's stable
+// order): a class mean settles long before a large anchor set is exhausted,
+// and embedding all of it is the slow part on a CPU.
+func AnchorCentroids(ctx context.Context, e Embedder, d *dataset.Dataset, split string, pre dataset.Preprocess, batch, perClass int) (*CentroidSet, error) {
 	items, err := d.Split(split)
 	if err != nil {
 		return nil, err
+	}
+	if perClass > 0 {
+		seen := map[fernb.Label]int{}
+		var kept []dataset.Item
+		for _, it := range items {
+			if it.Label.Valid() && seen[it.Label] < perClass {
+				seen[it.Label]++
+				kept = append(kept, it)
+			}
+		}
+		items = kept
 	}
 	t, err := d.Load(ctx, items, pre)
 	if err != nil {

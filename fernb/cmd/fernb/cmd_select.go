@@ -33,7 +33,7 @@ const selectUsage = `usage:
       MANIFEST's .scores.jsonl (every image's similarities, for reports).
   fernb select merge --out MANIFEST [SHARD_MANIFEST ...]
       joins the shard manifests (default: every MANIFEST shard file found).
-  fernb select report --scores FILE[,FILE...] [--positive happy] [--json] [--png P]
+  fernb select report --scores FILE[,FILE...] [--positive happy] [--json] [--plot P.png]
       precision and count of pseudo-labels per class as the margin (cosine) and the
       threshold (softmax) vary, on a pool whose images carry a hidden truth.
 Run a subcommand with -h for all flags.`
@@ -57,10 +57,11 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("select", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, selectUsage); fs.PrintDefaults() }
-	ckpt := fs.String("model", "", "checkpoint directory written by `fernb train`")
+	ckpt := fs.String("model", "", "checkpoint directory written by fernb train (train.Fit)")
 	anchorFormat := fs.String("anchor-format", "", "labelled anchor set format: "+strings.Join(dataset.Formats(), ", "))
 	anchorPath := fs.String("anchor", "", "labelled anchor set path (directory, archive, file or synthetic spec)")
 	anchorSplit := fs.String("anchor-split", "train", "split of the anchor set whose features make the centroids (\"all\" for every image)")
+	anchorPerClass := fs.Int("anchor-per-class", 0, "use only the first N anchor images of each class for the centroids (0: all)")
 	poolFormat := fs.String("pool-format", "pool", "pool format: pool (images in a folder or archive), recordio, synthetic, or a labelled format")
 	poolPath := fs.String("pool", "", "pool path")
 	margin := fs.Float64("margin", 0.1, "cosine rule: keep an image when its nearest centroid beats every other by this much cosine similarity")
@@ -69,7 +70,7 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	capN := fs.Int("cap", 0, "keep at most this many images per class, the most confident (0: no cap)")
 	balance := fs.Bool("balance", false, "keep the same number of images in every class (the smallest class's count)")
 	out := fs.String("out", "", "manifest to write (JSON lines)")
-	shardFlag := fs.String("shard", "", "score only shard i of n of the pool (e.g. 2/4); merge the shards with `select merge`")
+	shardFlag := fs.String("shard", "", "score only shard i of n of the pool (e.g. 2/4); merge the shards with: fernb select merge")
 	batch := fs.Int("batch", 64, "images per inference batch")
 	every := fs.Int("checkpoint-every", 16, "batches between progress checkpoints")
 	truth := fs.String("truth-from-path", "", "hidden truth for reports from image paths: substring=label,... (SMILEsmileD: positives=happy,negatives=non-smile)")
@@ -123,6 +124,9 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	modelDesc, _ := filepath.Abs(*ckpt)
 	anchorDesc := fmt.Sprintf("%s:%s[%s]", *anchorFormat, *anchorPath, *anchorSplit)
+	if *anchorPerClass > 0 {
+		anchorDesc += fmt.Sprintf("[first %d per class]", *anchorPerClass)
+	}
 
 	// Centroids: reuse the ones this run (or another shard of it) computed.
 	cent, cm, ca, err := omni.LoadCentroids(centroidsPath)
@@ -132,7 +136,7 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err != nil {
 			return fmt.Errorf("select: anchor: %w", err)
 		}
-		cent, err = omni.AnchorCentroids(ctx, emb, ds, *anchorSplit, pre, *batch)
+		cent, err = omni.AnchorCentroids(ctx, emb, ds, *anchorSplit, pre, *batch, *anchorPerClass)
 		if ds.Report.Skipped() > 0 {
 			fmt.Fprint(stderr, ds.Report.String())
 		}
