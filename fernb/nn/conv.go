@@ -212,8 +212,12 @@ func im2colConv(x, kernel *graph.Node, geom geometry) *graph.Node {
 		return col2im(dcols, geom, cin)
 	})
 	kID := graph.IdentityWithCustomGradient(kernel, func(_, _ *graph.Node) *graph.Node {
-		dk := graph.DotGeneral(cols, []int{0}, nil, dy, []int{0}, nil) // [K, Cout]
-		return graph.Reshape(dk, geom.kh, geom.kw, cin, cout)
+		// dk = colsᵀ·dy. The Go backend's matmul wants its lhs as [cross,
+		// contracting]; contracting cols over its first axis would make it
+		// transpose all of cols (M×K), so transpose dy (M×Cout, K/Cout times
+		// smaller) and take (dyᵀ·cols)ᵀ, the last transpose being kernel-sized.
+		dkT := graph.DotGeneral(graph.Transpose(dy, 0, 1), []int{1}, nil, cols, []int{0}, nil) // [Cout, K]
+		return graph.Reshape(graph.Transpose(dkT, 0, 1), geom.kh, geom.kw, cin, cout)
 	})
 	// A zero that depends on xID and kID, so that the reverse pass reaches
 	// their custom gradients; its own (ignored) cotangents are dead code.
@@ -225,7 +229,10 @@ func im2colConv(x, kernel *graph.Node, geom geometry) *graph.Node {
 		return graph.Reshape(graph.Slice(n, first...))
 	}
 	zero := graph.MulScalar(graph.Add(tap(xID), tap(kID)), 0)
-	y := graph.Dot(graph.StopGradient(cols), graph.StopGradient(k2)).Product()
+	// Forward product with the kernel as [Cout, K], the Go backend's fastest
+	// layout; StopGradient on the (single-use) product, not on cols, so the
+	// backend need not copy cols for the Identity node.
+	y := graph.StopGradient(graph.DotGeneral(cols, []int{1}, nil, graph.Transpose(k2, 0, 1), []int{1}, nil))
 	y = graph.Add(y, zero)
 	y = graph.IdentityWithCustomGradient(y, func(_, v *graph.Node) *graph.Node {
 		dy = v
