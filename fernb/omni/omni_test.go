@@ -319,6 +319,9 @@ func TestShardMergeEqualsUnsharded(t *testing.T) {
 	if shards[1] != filepath.Join(dir, "vas.shard-2-of-3.jsonl") {
 		t.Fatalf("shard path %s", shards[1])
 	}
+	if c1, c2 := CentroidsPath(shards[1]), CentroidsPath(cfg.Out); c1 != c2 || c1 != filepath.Join(dir, "vas.centroids.json") {
+		t.Errorf("centroid paths %s, %s", c1, c2)
+	}
 	h, err := Merge(cfg.Out, []string{shards[2], shards[0], shards[1]})
 	if err != nil {
 		t.Fatal(err)

@@ -97,6 +97,21 @@ func ScoresPath(manifest string) string {
 	return strings.TrimSuffix(manifest, ext) + ".scores.jsonl"
 }
 
+// CentroidsPath is where the CLI keeps the centroids of a run whose merged
+// manifest, or one of whose shard manifests, is manifest: "vas.jsonl" and
+// "vas.shard-2-of-4.jsonl" -> "vas.centroids.json", shared by all shards.
+func CentroidsPath(manifest string) string {
+	ext := filepath.Ext(manifest)
+	base := strings.TrimSuffix(manifest, ext)
+	if i := strings.LastIndex(base, ".shard-"); i >= 0 {
+		var a, b int
+		if _, err := fmt.Sscanf(base[i:], ".shard-%d-of-%d", &a, &b); err == nil && base[i:] == fmt.Sprintf(".shard-%d-of-%d", a, b) {
+			base = base[:i]
+		}
+	}
+	return base + ".centroids.json"
+}
+
 func statePath(scores string) string { return scores + ".state" }
 
 func readState(path string) (*scoreState, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
 	"github.com/fernb/fernb/fernb/omni"
+	"github.com/fernb/fernb/fernb/plot"
 	"github.com/fernb/fernb/fernb/train"
 )
 
@@ -36,6 +38,10 @@ const selectUsage = `usage:
   fernb select report --scores FILE[,FILE...] [--positive happy] [--json] [--plot P.png]
       precision and count of pseudo-labels per class as the margin (cosine) and the
       threshold (softmax) vary, on a pool whose images carry a hidden truth.
+  fernb select plot --manifest MANIFEST --model CKPT --anchor-format F --anchor PATH
+               --pool-format F --pool PATH --dir OUTDIR [--per-class 8] [--ext png|svg]
+      draws margins (histogram), grid (selected images per class, most confident
+      first) and scatter (anchor features, centroids and selected samples, PCA).
 Run a subcommand with -h for all flags.`
 
 func runSelect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -45,6 +51,8 @@ func runSelect(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return runSelectMerge(args[1:], stdout, stderr)
 		case "report":
 			return runSelectReport(args[1:], stdout, stderr)
+		case "plot":
+			return runSelectPlot(ctx, args[1:], stdout, stderr)
 		case "help":
 			fmt.Fprintln(stderr, selectUsage)
 			return nil
@@ -98,7 +106,7 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	manifest := omni.ShardPath(*out, shard)
 	scores := omni.ScoresPath(manifest)
-	centroidsPath := strings.TrimSuffix(*out, filepath.Ext(*out)) + ".centroids.json"
+	centroidsPath := omni.CentroidsPath(*out)
 	if *fresh {
 		for _, p := range []string{scores, scores + ".state"} {
 			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -316,4 +324,203 @@ func parseFloats(s string) ([]float64, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+func runSelectPlot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("select plot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	manifest := fs.String("manifest", "", "manifest written by fernb select (its .scores.jsonl and .centroids.json are read too)")
+	ckpt := fs.String("model", "", "checkpoint the manifest was made with (for the scatter)")
+	anchorFormat := fs.String("anchor-format", "", "labelled anchor set format (for the scatter)")
+	anchorPath := fs.String("anchor", "", "labelled anchor set path")
+	anchorSplit := fs.String("anchor-split", "train", "anchor split")
+	anchorPerClass := fs.Int("anchor-per-class", 100, "anchor images per class drawn in the scatter")
+	poolFormat := fs.String("pool-format", "pool", "pool format (to read the selected images)")
+	poolPath := fs.String("pool", "", "pool path")
+	dir := fs.String("dir", ".", "folder for the figures")
+	perClass := fs.Int("per-class", 8, "selected images per class in the grid (and x10 in the scatter)")
+	ext := fs.String("ext", "png", "figure format: png or svg")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *manifest == "" {
+		fs.Usage()
+		return errors.New("select plot: --manifest is required")
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	h, entries, err := omni.ReadManifest(*manifest)
+	if err != nil {
+		return fmt.Errorf("select plot: %w", err)
+	}
+	var written []string
+	save := func(name string, f interface{ Save(string) error }) error {
+		p := filepath.Join(*dir, name+"."+*ext)
+		if err := f.Save(p); err != nil {
+			return fmt.Errorf("select plot: %w", err)
+		}
+		written = append(written, p)
+		return nil
+	}
+	margin := 0.0
+	if h.Selection != nil {
+		margin = h.Selection.Margin
+	}
+	if scores := omni.ScoresPath(*manifest); fileExists(scores) {
+		f, err := omni.MarginHistogramFigure([]string{scores}, margin)
+		if err != nil {
+			return fmt.Errorf("select plot: %w", err)
+		}
+		if err := save("margins", f); err != nil {
+			return err
+		}
+	}
+	if *poolPath == "" && *poolFormat != "synthetic" {
+		fmt.Fprintln(stderr, "no --pool: skipping the image grid and the scatter")
+		return printWritten(stdout, written)
+	}
+	backend, err := fernb.NewBackend()
+	if err != nil {
+		return err
+	}
+	defer backend.Finalize()
+	var model *train.Model
+	pre := dataset.Preprocess{Height: 48, Width: 48, Channels: 1}
+	if *ckpt != "" {
+		if model, err = train.LoadModel(backend, *ckpt); err != nil {
+			return fmt.Errorf("select plot: %w", err)
+		}
+		defer model.Finalize()
+		if pre, err = omni.PreprocessFor(model); err != nil {
+			return fmt.Errorf("select plot: %w", err)
+		}
+	}
+	// The most confident selected images of each class, decoded from the pool.
+	kind := omni.Cosine
+	if h.Selection != nil {
+		kind = h.Selection.Kind
+	}
+	omni.RankByConfidence(entries, kind)
+	keepN := max(*perClass, 10**perClass)
+	var top []omni.Entry
+	count := map[fernb.Label]int{}
+	for _, e := range entries {
+		if count[e.Label] < keepN {
+			count[e.Label]++
+			top = append(top, e)
+		}
+	}
+	pds, err := dataset.Open(*poolFormat, *poolPath, dataset.Options{})
+	if err != nil {
+		return fmt.Errorf("select plot: pool: %w", err)
+	}
+	defer pds.Close()
+	byRef := map[string]int{}
+	for i, e := range top {
+		byRef[e.Ref] = i
+	}
+	var items []dataset.Item
+	for _, it := range pds.Items {
+		if _, ok := byRef[it.Ref]; ok {
+			items = append(items, it)
+		}
+	}
+	imgs, err := pds.Load(ctx, items, pre)
+	if err != nil {
+		return fmt.Errorf("select plot: load selected images: %w", err)
+	}
+	rowOf := map[string]int{}
+	for i := 0; i < imgs.N; i++ {
+		rowOf[imgs.Refs[i]] = i
+	}
+	pics, err := plot.ImagesFromNHWC(imgs.X, imgs.N, imgs.H, imgs.W, imgs.C, plot.Norm{PerImage: true})
+	if err != nil {
+		return fmt.Errorf("select plot: %w", err)
+	}
+	var gridEntries []omni.Entry
+	count = map[fernb.Label]int{}
+	for _, e := range top {
+		if _, ok := rowOf[e.Ref]; ok && count[e.Label] < *perClass {
+			count[e.Label]++
+			gridEntries = append(gridEntries, e)
+		}
+	}
+	if len(gridEntries) > 0 {
+		gf, err := omni.SelectedGrid(gridEntries, kind, *perClass, func(e *omni.Entry) (image.Image, error) {
+			return pics[rowOf[e.Ref]], nil
+		})
+		if err != nil {
+			return fmt.Errorf("select plot: %w", err)
+		}
+		if err := save("grid", gf); err != nil {
+			return err
+		}
+	}
+	if model == nil || *anchorFormat == "" {
+		fmt.Fprintln(stderr, "no --model/--anchor: skipping the scatter")
+		return printWritten(stdout, written)
+	}
+	emb := omni.NewModelEmbedder(model, 64)
+	ads, err := dataset.Open(*anchorFormat, *anchorPath, dataset.Options{})
+	if err != nil {
+		return fmt.Errorf("select plot: anchor: %w", err)
+	}
+	defer ads.Close()
+	aitems, err := ads.Split(*anchorSplit)
+	if err != nil {
+		return err
+	}
+	seen := map[fernb.Label]int{}
+	var sub []dataset.Item
+	for _, it := range aitems {
+		if it.Label.Valid() && seen[it.Label] < *anchorPerClass {
+			seen[it.Label]++
+			sub = append(sub, it)
+		}
+	}
+	at, err := ads.Load(ctx, sub, pre)
+	if err != nil {
+		return fmt.Errorf("select plot: load anchor: %w", err)
+	}
+	af, _, err := omni.Extract(ctx, emb, at.X, at.N, 64)
+	if err != nil {
+		return err
+	}
+	sf, _, err := omni.Extract(ctx, emb, imgs.X, imgs.N, 64)
+	if err != nil {
+		return err
+	}
+	selLabels := make([]fernb.Label, imgs.N)
+	for i := range selLabels {
+		selLabels[i] = top[byRef[imgs.Refs[i]]].Label
+	}
+	var cent *omni.CentroidSet
+	if c, _, _, err := omni.LoadCentroids(omni.CentroidsPath(*manifest)); err == nil {
+		cent = c
+	} else if cent, err = omni.Centroids(af, at.Labels); err != nil {
+		return err
+	}
+	scf, err := omni.ScatterFigure(af, at.Labels, cent, sf, selLabels, "anchor features, centroids and selected pool images (PCA)")
+	if err != nil {
+		return fmt.Errorf("select plot: %w", err)
+	}
+	if err := save("scatter", scf); err != nil {
+		return err
+	}
+	return printWritten(stdout, written)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func printWritten(w io.Writer, paths []string) error {
+	for _, p := range paths {
+		if _, err := fmt.Fprintln(w, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
