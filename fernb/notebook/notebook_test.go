@@ -283,6 +283,9 @@ func TestExecuteNotebooks(t *testing.T) {
 
 // A failing cell must fail Execute with the cell's source and error text.
 func TestExecuteReportsCellError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the extra kernel run (the notebooks themselves still run)")
+	}
 	r := newRunner(t)
 	ctx := testContext(t)
 	p := filepath.Join(t.TempDir(), "broken.ipynb")
@@ -308,6 +311,9 @@ func TestExecuteReportsCellError(t *testing.T) {
 }
 
 func TestExport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping export (the notebooks themselves still run)")
+	}
 	r := newRunner(t)
 	ctx := testContext(t)
 	p := filepath.Join(t.TempDir(), "report.ipynb")
