@@ -73,7 +73,7 @@ func newScene(p person, e expr, l look, size int) *scene {
 	s.mouthReach = 0.1*math.Abs(e.smile) + 0.65*s.gap + 0.05*math.Abs(e.upperLip) + s.lipUp + s.lipLo + 0.02 + 2*s.aa
 	s.lightCos, s.lightSin = math.Cos(l.lightAngle), math.Sin(l.lightAngle)
 	s.bgCos, s.bgSin = math.Cos(l.bgAngle), math.Sin(l.bgAngle)
-	s.handSkin = p.skin.scale(0.95)
+	s.handSkin = p.skin.mul(rgb{0.92, 0.84, 0.82})
 	s.occCos, s.occSin = math.Cos(l.occA), math.Sin(l.occA)
 	s.l.clutter = append([]shape(nil), l.clutter...)
 	for k := range s.l.clutter {
@@ -120,7 +120,11 @@ func darken(c rgb, k, a float64) rgb {
 // segDist is the distance from (px,py) to the segment a-b.
 func segDist(px, py, ax, ay, bx, by float64) float64 {
 	dx, dy := bx-ax, by-ay
-	t := ((px-ax)*dx + (py-ay)*dy) / (dx*dx + dy*dy)
+	l2 := dx*dx + dy*dy
+	if l2 == 0 {
+		return hypot(px-ax, py-ay)
+	}
+	t := ((px-ax)*dx + (py-ay)*dy) / l2
 	t = clamp(t, 0, 1)
 	ex, ey := px-ax-t*dx, py-ay-t*dy
 	return math.Sqrt(ex*ex + ey*ey)
@@ -452,12 +456,15 @@ func (s *scene) occlude(x, y float64, c rgb) rgb {
 			d = fmin(d, segDist(a, b, fx, -r*0.6, fx*1.15, -r*2.0+0.1*r*math.Abs(float64(k)-1.5))-r*0.2)
 		}
 		d = fmin(d, segDist(a, b, r*0.7, 0, r*1.5, -r*0.6)-r*0.22) // thumb
-		c = blend(c, s.handSkin, s.cov(d*l.scale))
+		d *= l.scale
+		// A soft shadow around the hand sets it off from the face behind.
+		c = darken(c, 0.35, s.cov(d-0.025)*(1-s.cov(d)))
+		c = blend(c, s.handSkin, s.cov(d))
 		// Finger gaps.
 		for k := range 3 {
 			fx := (float64(k) - 1) * r * 0.5
-			g := fmax(math.Abs(a-fx)-0.004, fmax(b+r*0.6, -r*1.9-b))
-			c = darken(c, 0.25, s.cov(g*l.scale)*s.cov(d*l.scale))
+			g := fmax(math.Abs(a-fx)-0.008, fmax(b+r*0.6, -r*1.9-b))
+			c = darken(c, 0.4, s.cov(g*l.scale)*s.cov(d))
 		}
 	}
 	return c
@@ -658,5 +665,3 @@ func toImage(buf []float32, size, channels int) image.Image {
 	}
 	return img
 }
-
-func copyOut(buf []float32, size, channels int, dst []float32) { copy(dst, buf) }

@@ -192,8 +192,7 @@ func (g *Generator) Float32(i int, dst []float32) (Face, error) {
 	if i < 0 {
 		return Face{}, fmt.Errorf("synth: negative face index %d", i)
 	}
-	f, buf := g.render(i, nil)
-	copyOut(buf, g.cfg.Size, g.cfg.Channels, dst)
+	f, _ := g.render(i, dst)
 	return f, nil
 }
 
