@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -236,9 +237,11 @@ type Options struct {
 	Log io.Writer
 }
 
-// Runner executes and exports notebooks with the repo's kernel. Notebooks
-// run one at a time: each kernel compiles and trains on all cores.
+// Runner executes and exports notebooks with the repo's kernel. Its methods
+// may be called from several goroutines, but notebooks run one at a time:
+// each kernel compiles and trains on all cores.
 type Runner struct {
+	mu      sync.Mutex // held while nbconvert runs
 	opt     Options
 	tools   Tools
 	tmp     string // kernelspec, runtime files, default OutDir
@@ -389,6 +392,8 @@ func (r *Runner) Execute(ctx context.Context, path string) (*Result, error) {
 // nbconvert runs jupyter with the runner's environment, keeping the end of
 // its log for errors.
 func (r *Runner) nbconvert(ctx context.Context, nbPath string, args []string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	cmd := exec.CommandContext(ctx, r.tools.Jupyter, args...)
 	cmd.Dir = filepath.Dir(nbPath)
 	cmd.Env = append(os.Environ(),
