@@ -362,6 +362,9 @@ func (r *Runner) Execute(ctx context.Context, path string) (*Result, error) {
 	}
 	name := filepath.Base(abs)
 	out := filepath.Join(r.opt.OutDir, name)
+	if absOut, err := filepath.Abs(out); err == nil && absOut == abs {
+		return nil, fmt.Errorf("notebook: executing %s would overwrite it: choose an OutDir other than its directory", abs)
+	}
 	args := []string{"nbconvert", "--to", "notebook", "--execute", "--allow-errors",
 		"--ExecutePreprocessor.kernel_name=" + KernelName,
 		fmt.Sprintf("--ExecutePreprocessor.timeout=%d", int(r.opt.CellTimeout.Seconds())),

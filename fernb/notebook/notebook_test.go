@@ -382,3 +382,14 @@ func TestLookupTools(t *testing.T) {
 		t.Errorf("LookupTools with a broken nbconvert = %v; want it named missing with its error", err)
 	}
 }
+
+// Executing into the notebook's own directory would overwrite the source.
+func TestExecuteRefusesToOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.ipynb")
+	writeNotebook(t, p, codeCell("%%"))
+	r := &Runner{opt: Options{OutDir: dir}}
+	if _, err := r.Execute(context.Background(), p); err == nil || !strings.Contains(err.Error(), "overwrite") {
+		t.Errorf("Execute into the notebook's directory = %v, want a refusal", err)
+	}
+}
