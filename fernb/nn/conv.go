@@ -291,9 +291,18 @@ func slicePatches(x *graph.Node, geom geometry) *graph.Node {
 }
 
 // col2im is the adjoint of patch extraction: it sums the patch gradients
-// dcols [N*outH*outW, kh*kw*C] back onto the image [N,H,W,C] with one
-// ScatterSum (taps outside the image land on a fill row that is dropped).
+// dcols [N*outH*outW, kh*kw*C] back onto the image [N,H,W,C].
+//
+// For stride 1 it shifts and adds the taps with Slice, Concatenate (zeros)
+// and Add, which on the Go backend costs about a third less CPU than a
+// ScatterSum (whose per-element loop is generic and single-threaded) and
+// gives the parallel executor independent work per kernel row. Strided
+// convolutions scatter. Both forms differentiate again (Slice's VJP is Pad,
+// which is only needed at third order; ScatterSum's is Gather).
 func col2im(dcols *graph.Node, geom geometry, c int) *graph.Node {
+	if geom.stride == 1 {
+		return col2imShift(dcols, geom, c)
+	}
 	g := dcols.Graph()
 	rows := geom.n * geom.h * geom.w
 	updates := graph.Reshape(dcols, geom.n*geom.outH*geom.outW*geom.kh*geom.kw, c)
@@ -301,6 +310,68 @@ func col2im(dcols *graph.Node, geom geometry, c int) *graph.Node {
 	img := graph.ScatterSum(acc, patchIndices(g, geom), updates, false, false)
 	img = graph.Slice(img, graph.AxisRange(0, rows))
 	return graph.Reshape(img, geom.n, geom.h, geom.w, c)
+}
+
+// col2imShift is col2im for stride 1: tap (dy,dx) of output pixel (oy,ox)
+// came from padded-image pixel (oy+dy, ox+dx), so each tap's gradient plane is
+// placed at offset (dy,dx) of the padded frame [N, outH+kh-1, outW+kw-1, C]
+// and the frames are summed; the padding border is cropped at the end. Taps
+// of one kernel row are summed before the row is placed, saving frame-sized
+// copies.
+func col2imShift(dcols *graph.Node, geom geometry, c int) *graph.Node {
+	g := dcols.Graph()
+	dt := dcols.DType()
+	hp, wp := geom.outH+geom.kh-1, geom.outW+geom.kw-1
+	taps := graph.Reshape(dcols, geom.n, geom.outH, geom.outW, geom.kh*geom.kw, c)
+	// place concatenates zeros before and after x on axis so that x starts at
+	// offset and the result has size total there.
+	place := func(x *graph.Node, axis, offset, total int) *graph.Node {
+		size := x.Shape().Dimensions[axis]
+		if offset == 0 && size == total {
+			return x
+		}
+		zeros := func(n int) *graph.Node {
+			dims := x.Shape().Clone().Dimensions
+			dims[axis] = n
+			return graph.Zeros(g, shapes.Make(dt, dims...))
+		}
+		var parts []*graph.Node
+		if offset > 0 {
+			parts = append(parts, zeros(offset))
+		}
+		parts = append(parts, x)
+		if rest := total - offset - size; rest > 0 {
+			parts = append(parts, zeros(rest))
+		}
+		return graph.Concatenate(parts, axis)
+	}
+	var frame *graph.Node
+	for dy := range geom.kh {
+		var row *graph.Node
+		for dx := range geom.kw {
+			t := dy*geom.kw + dx
+			tap := graph.Slice(taps, graph.AxisRange(), graph.AxisRange(), graph.AxisRange(),
+				graph.AxisRange(t, t+1), graph.AxisRange())
+			tap = place(graph.Reshape(tap, geom.n, geom.outH, geom.outW, c), 2, dx, wp)
+			if row == nil {
+				row = tap
+			} else {
+				row = graph.Add(row, tap)
+			}
+		}
+		row = place(row, 1, dy, hp)
+		if frame == nil {
+			frame = row
+		} else {
+			frame = graph.Add(frame, row)
+		}
+	}
+	if geom.padTop == 0 && geom.padLeft == 0 && hp == geom.h && wp == geom.w {
+		return frame
+	}
+	return graph.Slice(frame, graph.AxisRange(),
+		graph.AxisRange(geom.padTop, geom.padTop+geom.h),
+		graph.AxisRange(geom.padLeft, geom.padLeft+geom.w))
 }
 
 func nativeConv(x, kernel *graph.Node, geom geometry) *graph.Node {
