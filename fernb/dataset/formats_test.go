@@ -16,8 +16,8 @@ import (
 // a corrupt JPEG, a truncated PNG, a bomb header and files that are no data.
 func folderFiles(t testing.TB) map[string][]byte {
 	files := map[string][]byte{
-		"fer/train/angry/Training_1.png":    pngBytes(t, grayImage(48, 48, 1)),
-		"fer/train/angry/Training_2.jpg":    jpegBytes(t, grayImage(48, 48, 2)),
+		"fer/train/angry/Training_1.png":     pngBytes(t, grayImage(48, 48, 1)),
+		"fer/train/angry/Training_2.jpg":     jpegBytes(t, grayImage(48, 48, 2)),
 		"fer/train/happiness/Training_3.png": pngBytes(t, grayImage(48, 48, 3)),
 		"fer/train/Surprised/Training_4.png": pngBytes(t, grayImage(64, 32, 4)),
 		"fer/train/contempt/Training_5.png":  pngBytes(t, grayImage(48, 48, 5)),
@@ -346,11 +346,11 @@ func TestCKPlusProtocol(t *testing.T) {
 
 func TestJAFFEAndLOSO(t *testing.T) {
 	files := map[string][]byte{
-		"jaffe/KA.AN1.39.tiff": pngBytes(t, grayImage(32, 32, 1)), // content need not be TIFF for labels
-		"jaffe/KA.HA2.30.tiff": pngBytes(t, grayImage(32, 32, 2)),
+		"jaffe/KA.AN1.39.tiff":  pngBytes(t, grayImage(32, 32, 1)), // content need not be TIFF for labels
+		"jaffe/KA.HA2.30.tiff":  pngBytes(t, grayImage(32, 32, 2)),
 		"jaffe/KL.SU1.164.tiff": pngBytes(t, grayImage(32, 32, 3)),
-		"jaffe/YM.NE3.51.tiff": pngBytes(t, grayImage(32, 32, 4)),
-		"jaffe/README.tiff":    pngBytes(t, grayImage(32, 32, 4)),
+		"jaffe/YM.NE3.51.tiff":  pngBytes(t, grayImage(32, 32, 4)),
+		"jaffe/README.tiff":     pngBytes(t, grayImage(32, 32, 4)),
 	}
 	d := mustOpen(t, "jaffe", allLayouts(t, files)["dir"])
 	if len(d.Items) != 4 || len(d.Report.Ignored) != 1 {

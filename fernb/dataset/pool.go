@@ -47,7 +47,7 @@ func OpenPool(format, path string, opt Options) (*Pool, error) {
 		p.Report = &Report{}
 		return p, nil
 	case "synthetic":
-		spec, err := ParseSynthSpec("pool," + path)
+		spec, err := ParseSynthSpec("domain=pool," + path)
 		if err != nil {
 			return nil, err
 		}

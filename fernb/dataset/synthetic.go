@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/fernb/fernb/fernb/dataset/synth"
@@ -13,53 +11,27 @@ import (
 
 // SynthSpec selects a synthetic data set: the embedded default that runs on
 // a fresh machine with no data downloaded. Its text form, used as the
-// "path" of format synthetic, is comma-separated: a domain (lab, wild,
-// pool) and key=value pairs n, seed, size, channels, identities, first
-// (first identity), e.g. "wild,n=700,seed=2,first=100".
+// "path" of format synthetic, is synth.ParseConfig's: a domain (lab, wild,
+// pool) and key=value pairs such as n, seed, size, channels, identities,
+// first_identity, e.g. "wild,n=700,seed=2,first_identity=100". When size is
+// left out, faces are rendered at the Preprocess size; n defaults to 700.
 type SynthSpec struct {
 	Config synth.Config
 }
 
+// DefaultSynthN is the number of faces of a synthetic spec without n=.
+const DefaultSynthN = 700
+
 // ParseSynthSpec parses the text form of a SynthSpec.
 func ParseSynthSpec(s string) (SynthSpec, error) {
-	cfg := synth.Config{Domain: synth.Lab, N: 700, Seed: 1}
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		k, v, hasV := strings.Cut(f, "=")
-		if !hasV {
-			d, err := synth.ParseDomain(f)
-			if err != nil {
-				return SynthSpec{}, fmt.Errorf("dataset: synthetic spec %q: %w", s, err)
-			}
-			cfg.Domain = d
-			continue
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return SynthSpec{}, fmt.Errorf("dataset: synthetic spec %q: %s=%q is not an integer", s, k, v)
-		}
-		switch strings.TrimSpace(k) {
-		case "n":
-			cfg.N = int(n)
-		case "seed":
-			cfg.Seed = n
-		case "size":
-			cfg.Size = int(n)
-		case "channels":
-			cfg.Channels = int(n)
-		case "identities":
-			cfg.Identities = int(n)
-		case "first":
-			cfg.FirstIdentity = int(n)
-		case "domain":
-		default:
-			return SynthSpec{}, fmt.Errorf("dataset: synthetic spec %q: unknown key %q (known: n, seed, size, channels, identities, first)", s, k)
-		}
+	cfg, err := synth.ParseConfig(s)
+	if err != nil {
+		return SynthSpec{}, fmt.Errorf("dataset: synthetic: %w", err)
 	}
-	if cfg.N <= 0 {
+	if cfg.N == 0 {
+		cfg.N = DefaultSynthN
+	}
+	if cfg.N < 0 {
 		return SynthSpec{}, fmt.Errorf("dataset: synthetic spec %q: n must be positive", s)
 	}
 	return SynthSpec{Config: cfg}, nil
