@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/fernb/fernb/fernb/distill"
+	"github.com/fernb/fernb/fernb/experiment"
+	"github.com/fernb/fernb/fernb/nb"
+)
+
+func init() {
+	extraCommands = append(extraCommands, command{"reproduce",
+		"run the whole omni-supervised pipeline (synthetic default, or the paper's Table N with --data-dir) and write results/", runReproduce})
+}
+
+const reproduceUsage = `usage:
+  fernb reproduce [--out results] [--quick]
+      runs the whole pipeline on the embedded synthetic faces (a stand-in, not
+      the paper's data): primitive learner on the lab anchor, cosine-margin
+      selection on the synthetic pool (VAS), distillation (DAS), training with
+      VAS and with DAS over several seeds, evaluation on lab (inner) and wild
+      (cross) test faces. Prints the table and writes results.json, results.md,
+      report.md and figures/ (PNG and SVG) to --out.
+  fernb reproduce --data-dir DIR --table N [--model vgg-face|resnet34|fer-cnn] [...]
+      runs the setting of the paper's Table N (1-7) on real data laid out as
+      data/README.md says, with the paper's recipe by default.
+Interrupted runs resume: checkpoints, manifests and distilled sets are cached
+under --out/cache and reused by a re-run with the same settings.`
+
+func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("reproduce", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, reproduceUsage); fs.PrintDefaults() }
+	out := fs.String("out", "results", "output directory (results.json, report.md, figures/, cache/)")
+	quick := fs.Bool("quick", false, "tiny data and few epochs (what tests and FERNB_QUICK=1 notebooks run)")
+	dataDir := fs.String("data-dir", "", "directory holding the real data sets (see data/README.md); empty: the synthetic default")
+	table := fs.Int("table", 0, "the paper's table to reproduce on real data (1-7; needs --data-dir)")
+	model := fs.String("model", "", "model: vgg-face (paper, default with --table), resnet34 (paper), or fer-cnn (CPU-sized)")
+	epochs := fs.Int("epochs", 0, "training epochs (0: the setting's default; the paper's is 25)")
+	seeds := fs.String("seeds", "", "comma-separated training seeds (default: the setting's)")
+	variants := fs.String("variants", "", "comma-separated variants among baseline,vas,das (default all)")
+	margin := fs.Float64("margin", 0, "cosine margin of the selection (0: the setting's default)")
+	method := fs.String("distill", "", "distillation method: dm (default, faster) or dd")
+	iters := fs.Int("distill-iters", 0, "distillation outer iterations (0: the setting's default)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("reproduce: unexpected arguments %q", fs.Args())
+	}
+	var cfg experiment.Config
+	switch {
+	case *table != 0 && *dataDir == "":
+		return errors.New("reproduce: --table needs --data-dir (the real data sets); without both it runs the synthetic default")
+	case *dataDir != "":
+		if *table == 0 {
+			return errors.New("reproduce: --data-dir needs --table N (1-7)")
+		}
+		var err error
+		if cfg, err = experiment.TableConfig(*table, *dataDir, *out, *model); err != nil {
+			if errors.Is(err, experiment.ErrDataMissing) {
+				return fmt.Errorf("reproduce: %w\n(run `fernb reproduce` without --data-dir for the synthetic stand-in)", err)
+			}
+			return fmt.Errorf("reproduce: %w", err)
+		}
+		cfg.AllowRealImages = true // results/ is local and git-ignored
+	default:
+		if *model != "" && *model != "fer-cnn" {
+			return fmt.Errorf("reproduce: the synthetic default uses fer-cnn; --model %s needs --data-dir and --table", *model)
+		}
+		cfg = experiment.SyntheticConfig(*out, *quick)
+	}
+	if *quick {
+		cfg.Quick = true
+		if *dataDir != "" {
+			cfg.Train.Epochs = min(cfg.Train.Epochs, 2)
+		}
+	}
+	if *epochs > 0 {
+		cfg.Train.Epochs = *epochs
+	}
+	if *seeds != "" {
+		cfg.Seeds = nil
+		for _, s := range strings.Split(*seeds, ",") {
+			v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if err != nil {
+				return fmt.Errorf("reproduce: --seeds: %q is not an integer", s)
+			}
+			cfg.Seeds = append(cfg.Seeds, v)
+		}
+	}
+	if *variants != "" {
+		cfg.Variants = nil
+		for _, s := range strings.Split(*variants, ",") {
+			v, err := experiment.ParseVariant(s)
+			if err != nil {
+				return fmt.Errorf("reproduce: --variants: %w", err)
+			}
+			cfg.Variants = append(cfg.Variants, v)
+		}
+	}
+	if *margin > 0 {
+		cfg.Selection.Margin = *margin
+	}
+	if *method != "" {
+		m, err := distill.ParseMethod(*method)
+		if err != nil {
+			return fmt.Errorf("reproduce: %w", err)
+		}
+		cfg.Distill.Method = m
+	}
+	if *iters > 0 {
+		cfg.Distill.Iterations = *iters
+	}
+	pr := nb.New(stderr).NewProgress("reproduce")
+	cfg.Progress = func(e experiment.Event) { pr.UpdateWith(e.Stage, e.Step, e.Steps, e.Detail) }
+	p, err := experiment.NewPipeline(cfg)
+	if err != nil {
+		return fmt.Errorf("reproduce: %w", err)
+	}
+	defer p.Close()
+	res, err := p.Run(ctx)
+	if err != nil {
+		return fmt.Errorf("reproduce: %w", err)
+	}
+	pr.Done("finished")
+	if res.Synthetic {
+		fmt.Fprintln(stdout, "SYNTHETIC STAND-IN: numbers on fernb's generated faces, not the paper's (see report.md).")
+	}
+	fmt.Fprintf(stdout, "%s\n\n%s\n", res.Title, res.MarkdownTable())
+	if res.Paper != nil {
+		fmt.Fprintf(stdout, "\"paper\" columns: the paper's Table %d, in the paper's setting, for orientation.\n", res.Paper.Table)
+	}
+	fmt.Fprintf(stdout, "wall time %.0f s; results in %s (results.json, report.md, figures/)\n", res.WallSeconds, cfg.OutDir)
+	return nil
+}

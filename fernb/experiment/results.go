@@ -1,0 +1,425 @@
+package experiment
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/fernb/fernb/fernb"
+	"github.com/fernb/fernb/fernb/models"
+	"github.com/fernb/fernb/fernb/train"
+)
+
+// Variant is one arm of the paper's comparison.
+type Variant string
+
+// The three variants: the anchor set alone, anchor + the selected pool
+// samples (VAS), anchor + the distilled samples (DAS).
+const (
+	Baseline Variant = "baseline"
+	VAS      Variant = "+VAS"
+	DAS      Variant = "+DAS"
+)
+
+// Variants lists the variants in table order.
+func Variants() []Variant { return []Variant{Baseline, VAS, DAS} }
+
+// ParseVariant reads a variant name ("baseline", "vas", "+vas", "das", "+DAS").
+func ParseVariant(s string) (Variant, error) {
+	switch strings.ToLower(strings.TrimPrefix(strings.TrimSpace(s), "+")) {
+	case "baseline", "base":
+		return Baseline, nil
+	case "vas":
+		return VAS, nil
+	case "das":
+		return DAS, nil
+	}
+	return "", fmt.Errorf("experiment: unknown variant %q (want baseline, vas or das)", s)
+}
+
+// RunResult is one trained model evaluated on one test set: one fold of a
+// protocol, one seed, one variant.
+type RunResult struct {
+	Variant Variant `json:"variant"`
+	Test    string  `json:"test"`
+	Fold    string  `json:"fold"`
+	Seed    int64   `json:"seed"`
+	// Accuracy and MeanClassAccuracy are fractions (0..1).
+	Accuracy          float64  `json:"accuracy"`
+	MeanClassAccuracy float64  `json:"mean_class_accuracy"`
+	N                 int      `json:"n"`
+	Classes           []string `json:"classes"`
+	// Confusion rows are true classes, columns predicted, over Classes.
+	Confusion [][]int `json:"confusion"`
+	// Dropped names the classes of the test set the model does not know.
+	Dropped []train.DroppedClass `json:"dropped,omitempty"`
+	// TrainImages is the number of anchor images trained on, AuxImages the
+	// auxiliary set's size (VAS images or distilled images).
+	TrainImages int `json:"train_images"`
+	AuxImages   int `json:"aux_images,omitempty"`
+	Epochs      int `json:"epochs"`
+	// TrainSeconds is the summed per-epoch training wall time of the model
+	// (shared by every test it was evaluated on).
+	TrainSeconds float64 `json:"train_seconds"`
+	Checkpoint   string  `json:"checkpoint,omitempty"`
+}
+
+// Summary aggregates the runs of one variant on one test set.
+type Summary struct {
+	Variant Variant `json:"variant"`
+	Test    string  `json:"test"`
+	// Runs is the number of (fold, seed) runs; Mean and Std (sample standard
+	// deviation, 0 for one run) are over their accuracies, in percent.
+	Runs int     `json:"runs"`
+	Mean float64 `json:"mean_percent"`
+	Std  float64 `json:"std_percent"`
+	// PerRun lists every run's accuracy in percent, in run order.
+	PerRun []float64 `json:"per_run_percent"`
+	// MeanClass is the mean over runs of the mean per-class accuracy (%).
+	MeanClass float64 `json:"mean_class_percent"`
+	// Classes and Confusion are summed over the runs (nil when the runs do
+	// not share one class list).
+	Classes   []string `json:"classes,omitempty"`
+	Confusion [][]int  `json:"confusion,omitempty"`
+}
+
+// MeanStd returns the mean and the sample standard deviation (n-1 in the
+// denominator; 0 for fewer than two values) of xs. NaN for no values.
+func MeanStd(xs []float64) (mean, std float64) {
+	if len(xs) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	if len(xs) < 2 {
+		return mean, 0
+	}
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(xs)-1))
+}
+
+// Summarize groups runs by (variant, test), in variant order then in the
+// order tests first appear, and aggregates each group.
+func Summarize(runs []RunResult) []Summary {
+	type key struct {
+		v    Variant
+		test string
+	}
+	var keys []key
+	groups := map[key][]RunResult{}
+	for _, r := range runs {
+		k := key{r.Variant, r.Test}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	testOrder := map[string]int{}
+	for _, k := range keys {
+		if _, ok := testOrder[k.test]; !ok {
+			testOrder[k.test] = len(testOrder)
+		}
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		if vi, vj := variantRank(keys[i].v), variantRank(keys[j].v); vi != vj {
+			return vi < vj
+		}
+		return testOrder[keys[i].test] < testOrder[keys[j].test]
+	})
+	out := make([]Summary, 0, len(keys))
+	for _, k := range keys {
+		g := groups[k]
+		s := Summary{Variant: k.v, Test: k.test, Runs: len(g)}
+		var mc []float64
+		for _, r := range g {
+			s.PerRun = append(s.PerRun, 100*r.Accuracy)
+			mc = append(mc, 100*r.MeanClassAccuracy)
+		}
+		s.Mean, s.Std = MeanStd(s.PerRun)
+		s.MeanClass, _ = MeanStd(mc)
+		s.Classes, s.Confusion = sumConfusion(g)
+		out = append(out, s)
+	}
+	return out
+}
+
+func variantRank(v Variant) int {
+	for i, w := range Variants() {
+		if v == w {
+			return i
+		}
+	}
+	return len(Variants())
+}
+
+// sumConfusion adds the confusion matrices of runs that share one class
+// list; it returns nils when they do not (folds missing a class).
+func sumConfusion(runs []RunResult) ([]string, [][]int) {
+	if len(runs) == 0 {
+		return nil, nil
+	}
+	classes := runs[0].Classes
+	k := len(classes)
+	sum := make([][]int, k)
+	for i := range sum {
+		sum[i] = make([]int, k)
+	}
+	for _, r := range runs {
+		if strings.Join(r.Classes, ",") != strings.Join(classes, ",") || len(r.Confusion) != k {
+			return nil, nil
+		}
+		for i := range r.Confusion {
+			if len(r.Confusion[i]) != k {
+				return nil, nil
+			}
+			for j, v := range r.Confusion[i] {
+				sum[i][j] += v
+			}
+		}
+	}
+	return classes, sum
+}
+
+// DataInfo describes one data set a results file used.
+type DataInfo struct {
+	Role   string         `json:"role"` // anchor, test, pool
+	Name   string         `json:"name"`
+	Format string         `json:"format"`
+	Path   string         `json:"path"`
+	Split  string         `json:"split,omitempty"`
+	Images int            `json:"images"`
+	Counts map[string]int `json:"counts,omitempty"`
+	Note   string         `json:"note,omitempty"`
+}
+
+// Results is the record of one experiment: everything needed to read its
+// numbers (and to rerun it), written as results.json.
+type Results struct {
+	Title string `json:"title"`
+	// Synthetic is true when the data is the embedded synthetic stand-in;
+	// Note then says that the numbers are not the paper's.
+	Synthetic bool   `json:"synthetic"`
+	Note      string `json:"note"`
+	Quick     bool   `json:"quick,omitempty"`
+	// Table is the paper's table this run sets up (0: the synthetic
+	// pipeline).
+	Table    int           `json:"table,omitempty"`
+	Protocol Protocol      `json:"protocol"`
+	Seeds    []int64       `json:"seeds"`
+	Data     []DataInfo    `json:"data"`
+	Model    models.Config `json:"model"`
+	Train    train.Config  `json:"train"`
+	// Epochs is the number of training epochs of every variant.
+	Epochs    int            `json:"epochs"`
+	Selection *SelectionInfo `json:"selection,omitempty"`
+	Distill   *DistillInfo   `json:"distill,omitempty"`
+	Backend   string         `json:"backend"`
+	Env       fernb.Env      `json:"env"`
+	Started   string         `json:"started"`
+	// WallSeconds is the wall time of the whole run, StageSeconds per stage
+	// (cached stages cost almost nothing on a re-run).
+	WallSeconds  float64            `json:"wall_seconds"`
+	StageSeconds map[string]float64 `json:"stage_seconds"`
+	Runs         []RunResult        `json:"runs"`
+	Summaries    []Summary          `json:"summaries"`
+	Paper        *PaperTable        `json:"paper,omitempty"`
+	Figures      []string           `json:"figures,omitempty"`
+}
+
+// SelectionInfo records the VAS: rule, counts and (when the pool has a
+// hidden truth, as the synthetic pool has) its precision.
+type SelectionInfo struct {
+	Manifest  string           `json:"manifest"`
+	Rule      string           `json:"rule"`
+	Margin    float64          `json:"margin"`
+	Cap       int              `json:"cap,omitempty"`
+	Scored    int64            `json:"scored"`
+	Selected  int64            `json:"selected"`
+	Counts    map[string]int64 `json:"counts"`
+	Precision *float64         `json:"precision,omitempty"`
+}
+
+// DistillInfo records the DAS.
+type DistillInfo struct {
+	Dir        string  `json:"dir"`
+	Method     string  `json:"method"`
+	IPC        int     `json:"ipc"`
+	Iterations int     `json:"iterations"`
+	FirstLoss  float64 `json:"first_loss"`
+	LastLoss   float64 `json:"last_loss"`
+	Seconds    float64 `json:"seconds"`
+}
+
+// WriteJSON writes r to path atomically (temp file and rename).
+func (r *Results) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("experiment: encoding results: %w", err)
+	}
+	return writeAtomic(path, append(b, '\n'))
+}
+
+// ReadResults reads a results.json written by WriteJSON.
+func ReadResults(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("experiment: %w", err)
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("experiment: %s: %w", path, err)
+	}
+	return &r, nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("experiment: writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("experiment: writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("experiment: %w", err)
+	}
+	return nil
+}
+
+// TableRows returns the results table: one row per variant, one column per
+// test set, cells "mean ± std (n runs)" in percent; with the paper's table
+// given, a "paper" column for each test set the paper reports, labelled as
+// the paper's.
+func TableRows(sums []Summary, paper *PaperTable) (header []string, rows [][]string) {
+	var tests []string
+	seen := map[string]bool{}
+	for _, s := range sums {
+		if !seen[s.Test] {
+			seen[s.Test] = true
+			tests = append(tests, s.Test)
+		}
+	}
+	header = []string{"variant"}
+	for _, t := range tests {
+		header = append(header, t+" (fernb, %)")
+	}
+	paperTests := map[string]bool{}
+	var paperCols []string
+	if paper != nil {
+		for _, r := range paper.Rows {
+			col := r.Model + " on " + r.Test
+			if !paperTests[col] {
+				paperTests[col] = true
+				paperCols = append(paperCols, col)
+			}
+		}
+		for _, c := range paperCols {
+			header = append(header, "paper: "+c+" (%)")
+		}
+	}
+	byKey := map[string]Summary{}
+	for _, s := range sums {
+		byKey[string(s.Variant)+"\x00"+s.Test] = s
+	}
+	for _, v := range Variants() {
+		row := []string{string(v)}
+		any := false
+		for _, t := range tests {
+			s, ok := byKey[string(v)+"\x00"+t]
+			if !ok {
+				row = append(row, "")
+				continue
+			}
+			any = true
+			row = append(row, FormatMeanStd(s))
+		}
+		for _, c := range paperCols {
+			cell := ""
+			for _, r := range paper.Rows {
+				if r.Variant == v && r.Model+" on "+r.Test == c {
+					cell = fmt.Sprintf("%.2f", r.Accuracy)
+				}
+			}
+			row = append(row, cell)
+		}
+		if any {
+			rows = append(rows, row)
+		}
+	}
+	return header, rows
+}
+
+// FormatMeanStd formats a summary as "81.2 ± 1.3 (n=3)".
+func FormatMeanStd(s Summary) string {
+	if s.Runs == 1 {
+		return fmt.Sprintf("%.1f (n=1)", s.Mean)
+	}
+	return fmt.Sprintf("%.1f ± %.1f (n=%d)", s.Mean, s.Std, s.Runs)
+}
+
+// Markdown formats header and rows as a GitHub Markdown table.
+func Markdown(header []string, rows [][]string) string {
+	w := make([]int, len(header))
+	for i, h := range header {
+		w[i] = len([]rune(h))
+	}
+	for _, r := range rows {
+		for i := range header {
+			if i < len(r) && len([]rune(r[i])) > w[i] {
+				w[i] = len([]rune(r[i]))
+			}
+		}
+	}
+	var b strings.Builder
+	line := func(cells []string) {
+		b.WriteString("|")
+		for i := range header {
+			c := ""
+			if i < len(cells) {
+				c = strings.ReplaceAll(cells[i], "|", `\|`)
+			}
+			b.WriteString(" " + c + strings.Repeat(" ", max(0, w[i]-len([]rune(c)))) + " |")
+		}
+		b.WriteString("\n")
+	}
+	line(header)
+	b.WriteString("|")
+	for i := range header {
+		if i == 0 {
+			b.WriteString(" " + strings.Repeat("-", w[i]) + " |")
+		} else {
+			b.WriteString(" " + strings.Repeat("-", max(1, w[i]-1)) + ": |")
+		}
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		line(r)
+	}
+	return b.String()
+}
+
+// MarkdownTable is the results table of r as Markdown, with the paper's
+// numbers beside fernb's when r has them.
+func (r *Results) MarkdownTable() string {
+	h, rows := TableRows(r.Summaries, r.Paper)
+	return Markdown(h, rows)
+}
