@@ -69,7 +69,7 @@ elif [[ $use_apt == 1 && $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1;
 else
 	say "WARNING: Jupyter (with nbconvert) is not installed. Install it with one of:"
 	say "    sudo apt-get install -y jupyter-nbconvert jupyter-client jupyter-notebook   # Debian/Ubuntu"
-	say "    pip install -r $root/requirements-dev.txt                                    # elsewhere"
+	say "    pip install -r $root/requirements-dev.txt   # elsewhere"
 	say "  then run this script again. Continuing with the Go tools and the kernelspec."
 fi
 
