@@ -367,14 +367,14 @@ func ScorePool(ctx context.Context, pool Pool, emb Embedder, scoresPath string, 
 	var sims []float32
 	batches := 0
 	for b := range full {
+		if ctx.Err() != nil {
+			break
+		}
 		if b.err != nil {
 			if cerr := checkpoint(); cerr != nil {
 				return nil, errors.Join(b.err, cerr)
 			}
 			return nil, b.err
-		}
-		if ctx.Err() != nil {
-			break
 		}
 		if n := len(b.items); n > 0 {
 			feats, probs, err := emb.Embed(ctx, b.x[:n*size], n)

@@ -99,7 +99,7 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	sel := omni.Selection{Rule: omni.Rule{Kind: omni.RuleKind(*rule), Margin: *margin}, Cap: *capN, Balance: *balance}
 	if sel.Kind == omni.Softmax {
-		sel.Threshold = *threshold
+		sel.Threshold, sel.Margin = *threshold, 0
 	}
 	if err := sel.Validate(); err != nil {
 		return fmt.Errorf("select: %w", err)
