@@ -305,28 +305,28 @@ func newLook(r *rand.Rand, wild bool, sev float64) look {
 	// Wild: every nuisance is drawn at full range and scaled by the
 	// severity, so that the draws (and so the faces' other properties) do
 	// not depend on it.
-	l.yaw = sev * unif(r, -0.55, 0.55)
-	l.roll = sev * clamp(r.NormFloat64()*0.14, -0.35, 0.35)
-	l.scale = baseScale * (1 + sev*unif(r, -0.15, 0.1))
-	l.tx, l.ty = sev*unif(r, -0.08, 0.08), 0.03+sev*unif(r, -0.07, 0.07)
+	l.yaw = sev * unif(r, -0.44, 0.44)
+	l.roll = sev * clamp(r.NormFloat64()*0.11, -0.28, 0.28)
+	l.scale = baseScale * (1 + sev*unif(r, -0.12, 0.08))
+	l.tx, l.ty = sev*unif(r, -0.065, 0.065), 0.03+sev*unif(r, -0.055, 0.055)
 	l.gazeX = unif(r, -0.02, 0.02)
 	l.bg0 = lerp(rgb{r.Float64(), r.Float64(), r.Float64()}, rgb{0.5, 0.5, 0.5}, 0.3)
 	l.bg1 = lerp(rgb{r.Float64(), r.Float64(), r.Float64()}, rgb{0.5, 0.5, 0.5}, 0.3)
 	l.bgAngle = unif(r, 0, 2*math.Pi)
-	l.light = sev * unif(r, 0.15, 0.65)
+	l.light = sev * unif(r, 0.12, 0.52)
 	l.lightAngle = unif(r, 0, 2*math.Pi)
-	l.brightness = 1 + sev*unif(r, -0.3, 0.2)
-	l.contrast = 1 + sev*unif(r, -0.35, 0.1)
-	l.cast = rgb{1 + sev*unif(r, -0.15, 0.15), 1 + sev*unif(r, -0.15, 0.15), 1 + sev*unif(r, -0.15, 0.15)}
-	l.blur = sev * unif(r, 0, 0.9)
-	l.noise = sev * unif(r, 0.005, 0.035)
+	l.brightness = 1 + sev*unif(r, -0.24, 0.16)
+	l.contrast = 1 + sev*unif(r, -0.28, 0.08)
+	l.cast = rgb{1 + sev*unif(r, -0.12, 0.12), 1 + sev*unif(r, -0.12, 0.12), 1 + sev*unif(r, -0.12, 0.12)}
+	l.blur = sev * unif(r, 0, 0.72)
+	l.noise = sev * unif(r, 0.004, 0.028)
 	for k := r.IntN(7) + 2; k > 0; k-- {
 		l.clutter = append(l.clutter, shape{
 			kind: r.IntN(3), x: unif(r, -1, 1), y: unif(r, -1, 1), w: unif(r, 0.1, 0.5), h: unif(r, 0.1, 0.5),
 			an: unif(r, 0, math.Pi), c: rgb{r.Float64(), r.Float64(), r.Float64()},
 		})
 	}
-	if u := r.Float64(); u < 0.4*sev {
+	if u := r.Float64(); u < 0.32*sev {
 		l.occluder = []int{occSunglasses, occHand, occPatch}[r.IntN(3)]
 		l.occX, l.occY = unif(r, -0.5, 0.5), unif(r, -0.1, 0.6)
 		l.occR, l.occA = unif(r, 0.18, 0.32), unif(r, -0.8, 0.8)
