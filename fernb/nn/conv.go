@@ -158,16 +158,14 @@ func Conv2D(x, kernel, bias *graph.Node, stride int, pad Padding) *graph.Node {
 	if err != nil {
 		exceptions.Panicf("nn.Conv2D(x=%s, kernel=%s): %v", x.Shape(), kernel.Shape(), err)
 	}
-	var y *graph.Node
-	if FormulationOf(x.Graph()) == Native {
-		y = nativeConv(x, kernel, geom)
-	} else {
-		y = im2colConv(x, kernel, geom)
+	if bias != nil && (bias.Rank() != 1 || bias.Shape().Dimensions[0] != kd[3]) {
+		exceptions.Panicf("nn.Conv2D: bias must be [%d], got %s", kd[3], bias.Shape())
 	}
+	if FormulationOf(x.Graph()) != Native {
+		return im2colConv(x, kernel, bias, geom)
+	}
+	y := nativeConv(x, kernel, geom)
 	if bias != nil {
-		if bias.Rank() != 1 || bias.Shape().Dimensions[0] != kd[3] {
-			exceptions.Panicf("nn.Conv2D: bias must be [%d], got %s", kd[3], bias.Shape())
-		}
 		y = graph.Add(y, graph.Reshape(bias, 1, 1, 1, kd[3]))
 	}
 	return y
@@ -176,16 +174,16 @@ func Conv2D(x, kernel, bias *graph.Node, stride int, pad Padding) *graph.Node {
 // im2colConv is the Differentiable convolution: the patches of x as a matrix
 // [N*outH*outW, kh*kw*Cin] times the kernel as [kh*kw*Cin, Cout].
 //
-// Its gradient is written by hand (convVJP) instead of being derived by GoMLX
-// from the ops, for two reasons measured on the Go backend: GoMLX's DotGeneral
-// VJP ends in a Transpose even when the permutation is the identity, and the
-// Go backend executes that as a full element-by-element copy of the
-// [N*outH*outW, kh*kw*Cin] patch gradient (22% of a conv training step); and
-// with the gradient under our control the forward patches can be cut out by
-// Slice+Concatenate (about 2x faster than Gather) while the backward still
-// uses ScatterSum, whose VJP (Gather) is differentiable again: first-order
-// gradients never contain Pad (which has no VJP), so second order works.
-func im2colConv(x, kernel *graph.Node, geom geometry) *graph.Node {
+// Its gradient is written by hand (withVJP) rather than derived op by op,
+// for reasons measured on the Go backend: GoMLX's DotGeneral VJP ends in a
+// Transpose even when the permutation is the identity, which the Go backend
+// executes as an element-by-element copy of the whole patch gradient (22% of
+// a conv training step); the kernel gradient is arranged so that no operand
+// of the size of the patch matrix needs transposing; and the forward patches
+// can be cut out with Slice+Concatenate (about twice as fast as Gather)
+// because the first-order gradient never goes through Slice's VJP (Pad, which
+// itself has no VJP), so second-order gradients still work.
+func im2colConv(x, kernel, bias *graph.Node, geom geometry) *graph.Node {
 	cin := x.Shape().Dimensions[3]
 	cout := kernel.Shape().Dimensions[3]
 	kdim := geom.kh * geom.kw * cin
@@ -200,43 +198,31 @@ func im2colConv(x, kernel *graph.Node, geom geometry) *graph.Node {
 	}
 	k2 := graph.Reshape(kernel, kdim, cout)
 
-	// The cotangent of y, captured by y's custom gradient and used by x's and
-	// the kernel's; each Gradient pass visits y first (it has the higher node
-	// id), so the value read is always the current pass's.
-	var dy *graph.Node
-	xID := graph.IdentityWithCustomGradient(x, func(_, _ *graph.Node) *graph.Node {
-		dcols := graph.DotGeneral(dy, []int{1}, nil, k2, []int{1}, nil) // [M, K]
-		if pointwise {
-			return graph.Reshape(dcols, geom.n, geom.h, geom.w, cin)
-		}
-		return col2im(dcols, geom, cin)
-	})
-	kID := graph.IdentityWithCustomGradient(kernel, func(_, _ *graph.Node) *graph.Node {
-		// dk = colsᵀ·dy. The Go backend's matmul wants its lhs as [cross,
-		// contracting]; contracting cols over its first axis would make it
-		// transpose all of cols (M×K), so transpose dy (M×Cout, K/Cout times
-		// smaller) and take (dyᵀ·cols)ᵀ, the last transpose being kernel-sized.
-		dkT := graph.DotGeneral(graph.Transpose(dy, 0, 1), []int{1}, nil, cols, []int{0}, nil) // [Cout, K]
-		return graph.Reshape(graph.Transpose(dkT, 0, 1), geom.kh, geom.kw, cin, cout)
-	})
-	// A zero that depends on xID and kID, so that the reverse pass reaches
-	// their custom gradients; its own (ignored) cotangents are dead code.
-	tap := func(n *graph.Node) *graph.Node {
-		first := make([]graph.SliceAxisSpec, n.Rank())
-		for i := range first {
-			first[i] = graph.AxisElem(0)
-		}
-		return graph.Reshape(graph.Slice(n, first...))
-	}
-	zero := graph.MulScalar(graph.Add(tap(xID), tap(kID)), 0)
 	// Forward product with the kernel as [Cout, K], the Go backend's fastest
-	// layout; StopGradient on the (single-use) product, not on cols, so the
-	// backend need not copy cols for the Identity node.
+	// matmul layout; StopGradient on the (single-use) product, not on cols,
+	// so the backend need not copy cols for an Identity node.
 	y := graph.StopGradient(graph.DotGeneral(cols, []int{1}, nil, graph.Transpose(k2, 0, 1), []int{1}, nil))
-	y = graph.Add(y, zero)
-	y = graph.IdentityWithCustomGradient(y, func(_, v *graph.Node) *graph.Node {
-		dy = v
-		return v
+	var bias1 *graph.Node
+	if bias != nil {
+		bias1 = graph.Reshape(bias, 1, cout)
+	}
+	y = withVJP(y, bias1, []*graph.Node{x, kernel}, func(dy *graph.Node) []*graph.Node {
+		// dx: dcols = dy·k2ᵀ ([M, K], both operands in the matmul's native
+		// layouts), folded back onto the image.
+		dcols := graph.DotGeneral(dy, []int{1}, nil, k2, []int{1}, nil)
+		var dx *graph.Node
+		if pointwise {
+			dx = graph.Reshape(dcols, geom.n, geom.h, geom.w, cin)
+		} else {
+			dx = col2im(dcols, geom, cin)
+		}
+		// dk = colsᵀ·dy. The matmul wants its lhs as [cross, contracting];
+		// contracting cols over its first axis would make the backend
+		// transpose all of cols (M×K), so transpose dy (M×Cout, K/Cout times
+		// smaller) and take (dyᵀ·cols)ᵀ, the last transpose kernel-sized.
+		dkT := graph.DotGeneral(graph.Transpose(dy, 0, 1), []int{1}, nil, cols, []int{0}, nil)
+		dk := graph.Reshape(graph.Transpose(dkT, 0, 1), geom.kh, geom.kw, cin, cout)
+		return []*graph.Node{dx, dk}
 	})
 	return graph.Reshape(y, geom.n, geom.outH, geom.outW, cout)
 }

@@ -261,6 +261,21 @@ func TestBatchNorm(t *testing.T) {
 		y, _, _ := BatchNorm(x, rest[0], rest[1], rest[2], rest[3], true)
 		return graph.ReduceAllSum(graph.Mul(y, rest[4]))
 	}, x, gamma, beta, rm, rv, r)
+	checkGradFD(t, b, "BatchNorm d/dgamma", func(gamma *graph.Node, rest []*graph.Node) *graph.Node {
+		y, _, _ := BatchNorm(rest[0], gamma, rest[1], rest[2], rest[3], true)
+		return graph.ReduceAllSum(graph.Mul(y, rest[4]))
+	}, gamma, x, beta, rm, rv, r)
+	checkGradFD(t, b, "BatchNorm d/dbeta", func(beta *graph.Node, rest []*graph.Node) *graph.Node {
+		y, _, _ := BatchNorm(rest[0], rest[1], beta, rest[2], rest[3], true)
+		return graph.ReduceAllSum(graph.Mul(y, rest[4]))
+	}, beta, x, gamma, rm, rv, r)
+	// Rank-2 input (BatchNorm after a dense layer).
+	x2 := randT(16, 6, c)
+	r2 := randT(17, 6, c)
+	checkGradFD(t, b, "BatchNorm [N,C] d/dx", func(x *graph.Node, rest []*graph.Node) *graph.Node {
+		y, _, _ := BatchNorm(x, rest[0], rest[1], rest[2], rest[3], true)
+		return graph.ReduceAllSum(graph.Mul(y, rest[4]))
+	}, x2, gamma, beta, rm, rv, r2)
 }
 
 func TestGroupNorm(t *testing.T) {
