@@ -413,3 +413,23 @@ func (d *Dataset) Verify(ctx context.Context, items []Item, pre Preprocess) (int
 	}
 	return good, nil
 }
+
+// LoadTensors opens a data set, takes one split ("" = all) and decodes it:
+// the one call that `fernb eval`, training and notebooks need for a labelled
+// set. The report lists what was skipped; the data set is closed again.
+func LoadTensors(ctx context.Context, format, path, split string, pre Preprocess, opt Options) (*Tensors, *Report, error) {
+	d, err := Open(format, path, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer d.Close()
+	items, err := d.Split(split)
+	if err != nil {
+		return nil, d.Report, err
+	}
+	t, err := d.Load(ctx, items, pre)
+	if err != nil {
+		return nil, d.Report, err
+	}
+	return t, d.Report, nil
+}

@@ -448,3 +448,19 @@ func TestStatsCounts(t *testing.T) {
 		t.Errorf("ck stats %+v", st2)
 	}
 }
+
+func TestLoadTensorsOneCall(t *testing.T) {
+	p := allLayouts(t, folderFiles(t))["tar.gz"]
+	x, rep, err := LoadTensors(context.Background(), "folder", p, "test", Preprocess{Height: 16, Width: 16, Channels: 1}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// test split: sad, neutral load; broken.jpg, truncated.png, bomb.png skipped.
+	if x.N != 2 || rep.Skipped() != 3 || x.Validate() != nil {
+		t.Errorf("loaded %d, skipped %d", x.N, rep.Skipped())
+	}
+	c := x.ClassCounts()
+	if c[fernb.Sad] != 1 || c[fernb.Neutral] != 1 {
+		t.Errorf("class counts %v", c)
+	}
+}

@@ -62,7 +62,14 @@ func NewRecordReader(r io.Reader, start, limit int64) *RecordReader {
 	if limit <= 0 {
 		limit = DefaultMaxImageBytes
 	}
-	return &RecordReader{r: bufio.NewReaderSize(r, 256<<10), off: start, limit: limit}
+	return newRecordReaderSize(r, start, limit, 256<<10)
+}
+
+func newRecordReaderSize(r io.Reader, start, limit int64, bufSize int) *RecordReader {
+	if limit <= 0 {
+		limit = DefaultMaxImageBytes
+	}
+	return &RecordReader{r: bufio.NewReaderSize(r, bufSize), off: start, limit: limit}
 }
 
 // Offset is the byte offset of the next record.
@@ -157,7 +164,8 @@ func ParseIRRecord(data []byte) (*Record, error) {
 
 // readRecordAt reads the logical record starting at off.
 func readRecordAt(ra io.ReaderAt, off, limit int64) (*Record, error) {
-	rr := NewRecordReader(io.NewSectionReader(ra, off, math.MaxInt64-off), off, limit)
+	// A small buffer: random access reads one record, often a few KB.
+	rr := newRecordReaderSize(io.NewSectionReader(ra, off, math.MaxInt64-off), off, limit, 16<<10)
 	rec, err := rr.Next()
 	if err == io.EOF {
 		return nil, fmt.Errorf("offset %d: %w: no record there", off, ErrRecordIO)
