@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	"github.com/fernb/fernb/fernb"
@@ -207,25 +206,8 @@ func (m *Model) Finalize() {
 	}
 }
 
-// bindVariables binds the net's parameters under scope. It binds each
-// parameter on its own sub-scope (reached with Scope.At) because
-// nn.BindVariables walks "/"-separated names with Scope.In, which GoMLX
-// refuses to enter twice, so specs sharing a prefix ("block1/conv/kernel",
-// "block1/bn/gamma") cannot go in one call. The variable paths are the same
-// either way: /model/block1/conv/kernel.
+// bindVariables binds the net's parameters under scope, as float32
+// variables (paths /model/block1/conv/kernel, ...).
 func bindVariables(scope *model.Scope, g *graph.Graph, specs []nn.ParamSpec) (nn.Params, map[string]*model.Variable) {
-	p := make(nn.Params, len(specs))
-	vars := make(map[string]*model.Variable, len(specs))
-	for _, spec := range specs {
-		s := scope
-		parts := strings.Split(spec.Name, "/")
-		for _, part := range parts[:len(parts)-1] {
-			s = s.At("%s", part)
-		}
-		local := spec
-		local.Name = parts[len(parts)-1]
-		lp, lv := nn.BindVariables(s, g, []nn.ParamSpec{local}, dtypes.Float32)
-		p[spec.Name], vars[spec.Name] = lp[local.Name], lv[local.Name]
-	}
-	return p, vars
+	return nn.BindVariables(scope, g, specs, dtypes.Float32)
 }

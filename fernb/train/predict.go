@@ -8,6 +8,7 @@ import (
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
+	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
@@ -308,4 +309,57 @@ func (m *Model) evaluate(ctx context.Context, data *dataset.Tensors, batch int) 
 	ev.Accuracy = float64(correct) / float64(sub.N)
 	ev.Loss = lossSum / float64(sub.N)
 	return ev, nil
+}
+
+// resolve turns a model source (a *Model, or a checkpoint directory as a
+// string) into a Model; loaded reports whether it was loaded here (and so
+// must be finalized by the caller).
+func resolve(backend compute.Backend, src any) (m *Model, loaded bool, err error) {
+	switch s := src.(type) {
+	case *Model:
+		if s == nil {
+			return nil, false, errors.New("train: nil model")
+		}
+		return s, false, nil
+	case string:
+		m, err := LoadModel(backend, s)
+		return m, true, err
+	}
+	return nil, false, fmt.Errorf("train: model source must be a *train.Model or a checkpoint directory, got %T", src)
+}
+
+// Predict runs Model.Predict on src: a *Model or a checkpoint directory.
+func Predict(ctx context.Context, backend compute.Backend, src any, data *dataset.Tensors) (*Predictions, error) {
+	m, loaded, err := resolve(backend, src)
+	if err != nil {
+		return nil, err
+	}
+	if loaded {
+		defer m.Finalize()
+	}
+	return m.Predict(ctx, data, 0)
+}
+
+// Features runs Model.Features on src: a *Model or a checkpoint directory.
+func Features(ctx context.Context, backend compute.Backend, src any, data *dataset.Tensors) ([][]float32, error) {
+	m, loaded, err := resolve(backend, src)
+	if err != nil {
+		return nil, err
+	}
+	if loaded {
+		defer m.Finalize()
+	}
+	return m.Features(ctx, data, 0)
+}
+
+// Evaluate runs Model.Evaluate on src: a *Model or a checkpoint directory.
+func Evaluate(ctx context.Context, backend compute.Backend, src any, data *dataset.Tensors) (*Evaluation, error) {
+	m, loaded, err := resolve(backend, src)
+	if err != nil {
+		return nil, err
+	}
+	if loaded {
+		defer m.Finalize()
+	}
+	return m.Evaluate(ctx, data, 0)
 }

@@ -213,11 +213,11 @@ func TestResumeAfterCancel(t *testing.T) {
 	}
 	test := bars(70, 16, 4)
 	ctx2 := context.Background()
-	p1, err := res.Model.Predict(ctx2, test, 0)
+	p1, err := Predict(ctx2, b, res.Model, test)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2, err := loaded.Predict(ctx2, test, 0)
+	p2, err := Predict(ctx2, b, cfg.CheckpointDir, test)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +340,7 @@ func TestFitLearnsSynthFaces(t *testing.T) {
 		return x
 	}
 	trainSet := load("lab,n=700,size=24,seed=1,identities=60")
-	valSet := load("lab,n=210,size=24,seed=1,identities=20,first=60") // unseen identities
+	valSet := load("lab,n=210,size=24,seed=1,identities=20,first_identity=60") // unseen identities
 	net, err := models.New(models.Config{Height: 24, Width: 24, WidthMult: 0.5})
 	if err != nil {
 		t.Fatal(err)
