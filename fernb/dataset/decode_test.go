@@ -234,3 +234,22 @@ func TestCacheWritesOnlyInsideCacheDir(t *testing.T) {
 		t.Errorf("cache dir holds %d files, want 2", len(ents))
 	}
 }
+
+func TestBatchIndices(t *testing.T) {
+	bs := BatchIndices(10, 4, rand.New(rand.NewPCG(1, 1)))
+	seen := map[int]bool{}
+	for _, b := range bs {
+		for _, i := range b {
+			seen[i] = true
+		}
+	}
+	if len(bs) != 3 || len(bs[2]) != 2 || len(seen) != 10 {
+		t.Errorf("batches %v", bs)
+	}
+	if reflect.DeepEqual(bs, BatchIndices(10, 4, nil)) {
+		t.Error("shuffled batches equal the ordered ones")
+	}
+	if !reflect.DeepEqual(bs, BatchIndices(10, 4, rand.New(rand.NewPCG(1, 1)))) {
+		t.Error("not reproducible from the seed")
+	}
+}

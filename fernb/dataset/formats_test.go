@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -462,5 +463,22 @@ func TestLoadTensorsOneCall(t *testing.T) {
 	c := x.ClassCounts()
 	if c[fernb.Sad] != 1 || c[fernb.Neutral] != 1 {
 		t.Errorf("class counts %v", c)
+	}
+}
+
+func TestSymlinkedRootAndFiles(t *testing.T) {
+	files := map[string][]byte{"happy/a.png": pngBytes(t, grayImage(4, 4, 1)), "extra/b.png": pngBytes(t, grayImage(4, 4, 2))}
+	root := t.TempDir()
+	writeTree(t, filepath.Join(root, "real"), files)
+	if err := os.Symlink(filepath.Join(root, "real", "extra", "b.png"), filepath.Join(root, "real", "happy", "b.png")); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	os.RemoveAll(filepath.Join(root, "real", "extra")) // dangling links are ignored
+	os.WriteFile(filepath.Join(root, "real", "happy", "c.png"), pngBytes(t, grayImage(4, 4, 3)), 0o644)
+	os.Symlink(filepath.Join(root, "real", "happy", "c.png"), filepath.Join(root, "real", "happy", "d.png"))
+	os.Symlink(filepath.Join(root, "real"), filepath.Join(root, "link"))
+	d := mustOpen(t, "folder", filepath.Join(root, "link"))
+	if len(d.Items) != 3 {
+		t.Errorf("items %+v, want a.png, c.png and the link d.png", d.Items)
 	}
 }

@@ -160,6 +160,10 @@ type dirSource struct {
 }
 
 func openDir(root string) (*dirSource, error) {
+	// A symlinked data set root is common; WalkDir would not enter it.
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		root = r
+	}
 	d := &dirSource{root: root}
 	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
@@ -173,12 +177,20 @@ func openDir(root string) (*dirSource, error) {
 			}
 			return nil
 		}
-		if !e.Type().IsRegular() {
+		var info fs.FileInfo
+		switch {
+		case e.Type().IsRegular():
+			if info, err = e.Info(); err != nil {
+				return err
+			}
+		case e.Type()&fs.ModeSymlink != 0:
+			// Data sets are often symlinked into place: follow links to
+			// files (not to directories, which could loop).
+			if info, err = os.Stat(p); err != nil || !info.Mode().IsRegular() {
+				return nil
+			}
+		default:
 			return nil
-		}
-		info, err := e.Info()
-		if err != nil {
-			return err
 		}
 		d.files = append(d.files, File{Name: rel, Size: info.Size()})
 		return nil

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/fernb/fernb/fernb"
 )
@@ -157,4 +158,25 @@ func (t *Tensors) FlipHorizontal(i int) {
 			}
 		}
 	}
+}
+
+// BatchIndices splits 0..n-1 into batches of at most size indices, in a
+// random order drawn from rng (nil: in order). Together with Subset and
+// RandomFlip it forms an epoch's mini-batches, reproducible from a seed.
+func BatchIndices(n, size int, rng *rand.Rand) [][]int {
+	if size <= 0 {
+		size = n
+	}
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	if rng != nil {
+		rng.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	}
+	var out [][]int
+	for lo := 0; lo < n; lo += size {
+		out = append(out, perm[lo:min(lo+size, n)])
+	}
+	return out
 }
