@@ -139,8 +139,9 @@ func extractPatches(x *graph.Node, geom geometry, fill float64) *graph.Node {
 // plus bias [Cout] when bias is not nil. It returns [N,outH,outW,Cout].
 //
 // With the Differentiable formulation (the default on the Go backend) it is an
-// im2col Gather followed by one DotGeneral: fast on the Go backend and twice
-// differentiable. With Native it is graph.Convolve. See SetFormulation.
+// im2col product with a hand-written gradient: fast on the Go backend and
+// twice differentiable. With Native it is graph.Convolve, except for even
+// kernel sizes, whose GoMLX input gradient is wrong. See SetFormulation.
 //
 // Like all graph-building functions, it panics (with an error) on bad shapes.
 func Conv2D(x, kernel, bias *graph.Node, stride int, pad Padding) *graph.Node {
@@ -161,7 +162,10 @@ func Conv2D(x, kernel, bias *graph.Node, stride int, pad Padding) *graph.Node {
 	if bias != nil && (bias.Rank() != 1 || bias.Shape().Dimensions[0] != kd[3]) {
 		exceptions.Panicf("nn.Conv2D: bias must be [%d], got %s", kd[3], bias.Shape())
 	}
-	if FormulationOf(x.Graph()) != Native {
+	// GoMLX v0.28.2's ConvGeneral input gradient is wrong for even kernel
+	// sizes (checked against finite differences), so those always take the
+	// im2col path.
+	if FormulationOf(x.Graph()) != Native || kd[0]%2 == 0 || kd[1]%2 == 0 {
 		return im2colConv(x, kernel, bias, geom)
 	}
 	y := nativeConv(x, kernel, geom)

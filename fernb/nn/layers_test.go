@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -59,7 +60,20 @@ func TestConv2DMatchesConvolve(t *testing.T) {
 						} else {
 							bn = graph.MulScalar(in[2], 0) // keep the input in use
 						}
-						y := Conv2D(in[0], in[1], nil, c.stride, c.pad)
+						var y *graph.Node
+						if f == Native {
+							// GoMLX's own convolution, called directly (Conv2D
+							// would route even kernels to im2col).
+							conv := graph.Convolve(in[0], in[1]).Strides(c.stride)
+							if c.pad == Same {
+								conv = conv.PadSame()
+							} else {
+								conv = conv.NoPadding()
+							}
+							y = conv.Done()
+						} else {
+							y = Conv2D(in[0], in[1], nil, c.stride, c.pad)
+						}
 						if bn != nil {
 							y = graph.Add(y, graph.Reshape(bn, 1, 1, 1, c.cout))
 						}
@@ -72,8 +86,8 @@ func TestConv2DMatchesConvolve(t *testing.T) {
 			for j, what := range []string{"forward", "d/dx", "d/dkernel", "d/dbias"} {
 				if j == 1 && c.k%2 == 0 {
 					// GoMLX v0.28.2's ConvGeneral VJP with respect to the input
-					// is wrong for even kernels (asymmetric padding): checked
-					// against finite differences below instead.
+					// is wrong for even kernels: checked against finite
+					// differences below instead.
 					continue
 				}
 				checkClose(t, what, got[j], want[j], 1e-12)
@@ -450,5 +464,44 @@ func TestInitParams(t *testing.T) {
 	checkClose(t, "Zeros", out[3], make([]float64, 32), 0)
 	if maxRelErr(out[4], out[0]) < 0.1 {
 		t.Errorf("advanced RNG state redrew the same kernel")
+	}
+}
+
+func TestFormulation(t *testing.T) {
+	b := goBackend(t)
+	g := graph.NewGraph(b, "formulation")
+	if f := FormulationOf(g); f != Differentiable {
+		t.Errorf("default formulation on the Go backend is %s, want differentiable", f)
+	}
+	SetFormulation(g, Native)
+	if f := FormulationOf(g); f != Native {
+		t.Errorf("after SetFormulation(Native): %s", f)
+	}
+	// Even kernels never take GoMLX's ConvGeneral path, whose input gradient
+	// is wrong for them: the Native request must still differentiate right.
+	x, k := randT(51, 1, 6, 6, 2), randT(52, 2, 2, 2, 3)
+	r := randT(53, 1, 6, 6, 3)
+	checkGradFD(t, b, "Native even-kernel d/dx", func(x *graph.Node, rest []*graph.Node) *graph.Node {
+		SetFormulation(x.Graph(), Native)
+		return graph.ReduceAllSum(graph.Mul(Conv2D(x, rest[0], nil, 1, Same), rest[1]))
+	}, x, k, r)
+}
+
+func TestBadShapesPanicWithContext(t *testing.T) {
+	b := goBackend(t)
+	exec, _ := graph.NewExec(b, func(x, k *graph.Node) *graph.Node { return Conv2D(x, k, nil, 1, Same) })
+	_, err := exec.Exec(randT(1, 1, 4, 4, 2), randT(2, 3, 3, 5, 1))
+	if err == nil || !strings.Contains(err.Error(), "nn.Conv2D") {
+		t.Errorf("channel mismatch: got error %v, want one naming nn.Conv2D", err)
+	}
+	exec2, _ := graph.NewExec(b, func(x *graph.Node) *graph.Node { return MaxPool2DWith(x, 5, 1, Valid) })
+	_, err = exec2.Exec(randT(1, 1, 4, 4, 2))
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("Valid window larger than the input: got error %v", err)
+	}
+	exec3, _ := graph.NewExec(b, func(x, g *graph.Node) *graph.Node { return GroupNorm(x, g, g, 4) })
+	_, err = exec3.Exec(randT(1, 1, 2, 2, 6), randT(2, 6))
+	if err == nil || !strings.Contains(err.Error(), "groups") {
+		t.Errorf("6 channels in 4 groups: got error %v", err)
 	}
 }
