@@ -96,6 +96,13 @@ func createAtomic(path string) (*atomicFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("omni: create %s: %w", path, err)
 	}
+	// CreateTemp makes the file private; a manifest is shared like any
+	// output file.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("omni: create %s: %w", path, err)
+	}
 	return &atomicFile{f: f, w: bufio.NewWriterSize(f, 1<<16), path: path}, nil
 }
 
