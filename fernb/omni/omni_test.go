@@ -565,6 +565,10 @@ func TestSmileAgreementReport(t *testing.T) {
 	if r.Cosine[0].Selected != 5 || r.Cosine[0].Known != 4 || r.Truthful != 4 {
 		t.Errorf("counts: %+v, truthful %d", r.Cosine[0], r.Truthful)
 	}
+	// Binary mode: neutral on a non-smile is right, neutral on a smile wrong.
+	if n := r.Cosine[0].Classes[1]; n.Label != "neutral" || n.Count != 3 || n.Known != 2 || n.Correct != 1 || r.Cosine[0].Correct != 2 {
+		t.Errorf("binary per-class counts: %+v (overall correct %d)", n, r.Cosine[0].Correct)
+	}
 	var buf bytes.Buffer
 	if err := r.WriteText(&buf); err != nil || !strings.Contains(buf.String(), "happy-agree%") {
 		t.Errorf("text report: %v\n%s", err, buf.String())

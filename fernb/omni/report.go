@@ -20,7 +20,10 @@ type ReportConfig struct {
 	// Positive, when set (e.g. "happy"), also scores the pseudo-labels as a
 	// binary decision against the truth: Truth == Positive is a positive,
 	// any other known truth a negative. This is how SMILEsmileD's smile /
-	// non-smile folders check the "happy" pseudo-labels.
+	// non-smile folders check the "happy" pseudo-labels. In this mode a
+	// pseudo-label counts as right when it agrees with the binary truth
+	// (happy on a smile, any other class on a non-smile), so per-class
+	// precision stays meaningful when the truth has only two values.
 	Positive string
 }
 
@@ -160,7 +163,11 @@ func (a *reportAcc) add(s *Score) {
 		}
 		p.Known++
 		cp.Known++
-		if truth == name {
+		right := truth == name
+		if pos := a.cfg.Positive; pos != "" {
+			right = (truth == pos) == (name == pos)
+		}
+		if right {
 			p.Correct++
 			cp.Correct++
 		}
