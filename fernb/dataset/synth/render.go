@@ -216,7 +216,7 @@ func (s *scene) head(u, v float64, c rgb) rgb {
 	hw := W * (1 - p.taper*tv*tv)
 	q := math.Sqrt((u/hw)*(u/hw) + (v/H)*(v/H))
 	dHead := (q - 1) * fmin(hw, H)
-	if p.hairStyle != hairBald {
+	if p.hairStyle != hairBald && v < p.eyeY-0.05+s.aa {
 		// Hair volume above and beside the head.
 		top := (hypot(u/(W+0.05), (v+0.04)/(H+0.08)) - 1) * W
 		c = blend(c, p.hair, s.cov(fmax(top, v-(p.eyeY-0.05))))
@@ -252,8 +252,8 @@ func (s *scene) features(u, v float64, c rgb) rgb {
 			c = darken(c, 0.22*clamp(e.foreheadLn, 0, 1), s.cov(math.Abs(v-yk)-0.006))
 		}
 	}
-	// Hair over the forehead.
-	if p.hairStyle != hairBald {
+	// Hair over the forehead (never below the brows).
+	if p.hairStyle != hairBald && v < s.browY-0.05+s.aa {
 		var hl float64
 		switch p.hairStyle {
 		case hairShort:
