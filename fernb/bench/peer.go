@@ -38,6 +38,11 @@ type PeerResult struct {
 	InferImagesPerS float64 `json:"infer_images_per_s"`
 	TrainGFLOPS     float64 `json:"train_gflops"`
 	InferGFLOPS     float64 `json:"infer_gflops"`
+
+	TrainStepMillis    float64 `json:"train_step_ms"`
+	InferBatchMillis   float64 `json:"infer_batch_ms"`
+	TrainImagesPerCPUS float64 `json:"train_images_per_cpu_s"`
+	InferImagesPerCPUS float64 `json:"infer_images_per_cpu_s"`
 }
 
 // PythonEnv names the interpreter Peer runs (default: /usr/bin/python3,
@@ -124,22 +129,27 @@ func runPeer(ctx context.Context, opts Options, countOnly bool) (*PeerResult, er
 // Comparison is the summary `fernb bench --vs-torch` prints after the
 // individual runs.
 type Comparison struct {
-	Compare     string    `json:"compare"` // "fernb-go/pytorch"
-	Model       string    `json:"model"`
-	Input       string    `json:"input"`
-	Batch       int       `json:"batch"`
-	Threads     int       `json:"threads"`
-	Rounds      int       `json:"rounds"`
-	GoTrain     []float64 `json:"go_train_images_per_s"`
-	TorchTrain  []float64 `json:"torch_train_images_per_s"`
-	GoInfer     []float64 `json:"go_infer_images_per_s"`
-	TorchInfer  []float64 `json:"torch_infer_images_per_s"`
-	TrainRatio  float64   `json:"train_ratio"` // median Go / median PyTorch
-	InferRatio  float64   `json:"infer_ratio"`
-	SameParams  bool      `json:"same_params"`
-	SameFLOPs   bool      `json:"same_flops"`
-	TrainTarget float64   `json:"train_target"`
-	InferTarget float64   `json:"infer_target"`
+	Compare    string    `json:"compare"` // "fernb-go/pytorch"
+	Model      string    `json:"model"`
+	Input      string    `json:"input"`
+	Batch      int       `json:"batch"`
+	Threads    int       `json:"threads"`
+	Rounds     int       `json:"rounds"`
+	GoTrain    []float64 `json:"go_train_images_per_s"`
+	TorchTrain []float64 `json:"torch_train_images_per_s"`
+	GoInfer    []float64 `json:"go_infer_images_per_s"`
+	TorchInfer []float64 `json:"torch_infer_images_per_s"`
+	TrainRatio float64   `json:"train_ratio"` // median Go / median PyTorch, wall-clock images/s
+	InferRatio float64   `json:"infer_ratio"`
+	// TrainRatioCPU and InferRatioCPU compare images per CPU-second, the
+	// load-robust view on a shared machine (see Result).
+	TrainRatioCPU                                        float64 `json:"train_ratio_cpu"`
+	InferRatioCPU                                        float64 `json:"infer_ratio_cpu"`
+	goTrainCPU, torchTrainCPU, goInferCPU, torchInferCPU []float64
+	SameParams                                           bool    `json:"same_params"`
+	SameFLOPs                                            bool    `json:"same_flops"`
+	TrainTarget                                          float64 `json:"train_target"`
+	InferTarget                                          float64 `json:"infer_target"`
 }
 
 // Compare runs the Go benchmark and the PyTorch peer alternately rounds
@@ -169,11 +179,17 @@ func Compare(ctx context.Context, run func() (*Result, error), opts Options, rou
 		cmp.GoInfer = append(cmp.GoInfer, g.InferImagesPerS)
 		cmp.TorchTrain = append(cmp.TorchTrain, p.TrainImagesPerS)
 		cmp.TorchInfer = append(cmp.TorchInfer, p.InferImagesPerS)
+		cmp.goTrainCPU = append(cmp.goTrainCPU, g.TrainImagesPerCPUS)
+		cmp.goInferCPU = append(cmp.goInferCPU, g.InferImagesPerCPUS)
+		cmp.torchTrainCPU = append(cmp.torchTrainCPU, p.TrainImagesPerCPUS)
+		cmp.torchInferCPU = append(cmp.torchInferCPU, p.InferImagesPerCPUS)
 		cmp.SameParams = cmp.SameParams && g.Params == p.Params
 		cmp.SameFLOPs = cmp.SameFLOPs && g.FLOPsPerImage == p.FLOPsPerImage
 	}
 	cmp.TrainRatio = round(median(cmp.GoTrain)/median(cmp.TorchTrain), 3)
 	cmp.InferRatio = round(median(cmp.GoInfer)/median(cmp.TorchInfer), 3)
+	cmp.TrainRatioCPU = round(median(cmp.goTrainCPU)/median(cmp.torchTrainCPU), 3)
+	cmp.InferRatioCPU = round(median(cmp.goInferCPU)/median(cmp.torchInferCPU), 3)
 	return cmp, nil
 }
 

@@ -214,20 +214,20 @@ def main():
     net.train()
     for _ in range(a.warmup):
         train_step()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(a.steps):
         train_step()
-    train_s = time.perf_counter() - t0
+    train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
 
     net.eval()
     with torch.no_grad():
         for _ in range(a.warmup):
             net(x)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(a.steps):
             logits, feats = net(x)
             logits.sum().item()
-        infer_s = time.perf_counter() - t0
+        infer_s, infer_cpu = time.perf_counter() - t0, time.process_time() - c0
 
     train_ips = a.batch * a.steps / train_s
     infer_ips = a.batch * a.steps / infer_s
@@ -246,6 +246,10 @@ def main():
         "infer_images_per_s": round(infer_ips, 2),
         "train_gflops": round(3 * flops * train_ips / 1e9, 3),
         "infer_gflops": round(flops * infer_ips / 1e9, 3),
+        "train_step_ms": round(1000 * train_s / a.steps, 2),
+        "infer_batch_ms": round(1000 * infer_s / a.steps, 2),
+        "train_images_per_cpu_s": round(a.batch * a.steps / train_cpu, 2),
+        "infer_images_per_cpu_s": round(a.batch * a.steps / infer_cpu, 2),
     }
     json.dump(out, sys.stdout)
     sys.stdout.write("\n")
