@@ -51,9 +51,12 @@ const (
 )
 
 // Config is a distillation run. Zero fields take the defaults listed with
-// each field (see WithDefaults); the DD defaults are Wang et al.'s (10
-// steps x 3 epochs, lr 0.02), shrunk where the pure-Go backend on two cores
-// needs it.
+// each field (see WithDefaults). The DD defaults follow Wang et al. (10
+// distill steps, inner lr 0.02, Adam) except that the default is one
+// distill epoch (T = 10), not three: an outer iteration costs about T
+// forward-backward-backward passes, and on two CPU cores T = 30 with the
+// default model is ~3x slower (see BenchmarkDDOuterIteration); set
+// Epochs: 3 for the paper's T = 30.
 type Config struct {
 	Method Method `json:"method"` // DD (default) or DM
 	// IPC is the number of synthetic images per class (default 1: the
@@ -71,7 +74,7 @@ type Config struct {
 	Iterations int `json:"iterations"`
 	// Steps and Epochs are DD's distill steps and distill epochs: the inner
 	// network takes T = Steps x Epochs SGD steps on the synthetic images,
-	// each with its own learned learning rate (defaults 10 and 3).
+	// each with its own learned learning rate (defaults 10 and 1).
 	Steps  int `json:"steps,omitempty"`
 	Epochs int `json:"epochs,omitempty"`
 	// InitLR is the initial inner learning rate of every step (default
@@ -139,7 +142,7 @@ func (c Config) WithDefaults(h, w, ch int) Config {
 			c.Steps = 10
 		}
 		if c.Epochs == 0 {
-			c.Epochs = 3
+			c.Epochs = 1
 		}
 		if c.InitLR == 0 {
 			c.InitLR = 0.02

@@ -235,19 +235,21 @@ func Grid(d *DAS, title string) (*plot.Figure, error) {
 		return nil, fmt.Errorf("distill: %w", err)
 	}
 	if title == "" {
-		title = fmt.Sprintf("%s distilled images, %d per class (iteration %d)", methodName(d.Method), d.IPC, d.Iteration)
+		title = fmt.Sprintf("%s, iteration %d", methodName(d.Method), d.Iteration)
 	}
-	g := plot.Grid{Title: title}
+	// One column per class (the paper's Fig. 4), one row per image of a
+	// class.
 	ipc := max(d.IPC, 1)
-	for c := 0; c*ipc < len(imgs); c++ {
-		var row []fernbImage
-		row = imgs[c*ipc : min(len(imgs), (c+1)*ipc)]
-		cells := make([]plot.Cell, len(row))
-		for j, im := range row {
-			cells[j] = plot.Cell{Image: im.img}
+	k := (len(imgs) + ipc - 1) / ipc
+	g := plot.Grid{Title: title, ColLabels: d.Classes}
+	for j := range ipc {
+		cells := make([]plot.Cell, k)
+		for c := range k {
+			if i := c*ipc + j; i < len(imgs) {
+				cells[c] = plot.Cell{Image: imgs[i].img}
+			}
 		}
 		g.Rows = append(g.Rows, cells)
-		g.RowLabels = append(g.RowLabels, row[0].label)
 	}
 	return plot.ImageGrid(g)
 }

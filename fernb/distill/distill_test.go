@@ -211,6 +211,45 @@ func TestDistilledImagesTeach(t *testing.T) {
 	if len(snaps) != 6 {
 		t.Errorf("%d snapshots, want 6 (every 10 of 60 iterations)", len(snaps))
 	}
+
+	// Fig. 7: a CNN trained on 5/6 of the snapshot images recognises the
+	// held-out sixth.
+	chk, err := SnapshotCheck(context.Background(), b, dir, CheckConfig{Model: models.Config{WidthMult: 0.25},
+		Train: train.Config{Epochs: 25, BatchSize: 5, NoFlip: true}, Seed: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := chk.History[len(chk.History)-1]
+	t.Logf("snapshot check: %d train / %d test images, test accuracy per epoch %v", chk.Train, chk.Test, valAccs(chk.History))
+	if chk.Train != 15 || chk.Test != 3 || len(chk.History) != 25 {
+		t.Errorf("snapshot check: %d train / %d test images, %d epochs; want 15 / 3, 25", chk.Train, chk.Test, len(chk.History))
+	}
+	if last.ValAcc < 0.99 {
+		t.Errorf("snapshot check: final test accuracy %.2f, want 1 (3 held-out snapshot images)", last.ValAcc)
+	}
+	figs := map[string]func() (interface{ Save(string) error }, error){
+		"check.png": func() (interface{ Save(string) error }, error) { return CheckPlot(chk, "") },
+		"cost.svg": func() (interface{ Save(string) error }, error) {
+			return CostBars([]CostRow{{Name: "baseline", Seconds: []float64{2, 2.2}}, {Name: "+DAS", Seconds: []float64{2.1, 2.3}}}, "")
+		},
+	}
+	for name, mk := range figs {
+		f, err := mk()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := f.Save(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func valAccs(h []train.EpochStats) []float64 {
+	out := make([]float64, len(h))
+	for i, e := range h {
+		out[i] = math.Round(e.ValAcc*100) / 100
+	}
+	return out
 }
 
 func maxAbsDiff(a, b []float32) float64 {

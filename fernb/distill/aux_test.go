@@ -1,0 +1,110 @@
+package distill
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/fernb/fernb/fernb"
+	"github.com/fernb/fernb/fernb/dataset"
+	"github.com/fernb/fernb/fernb/omni"
+	"github.com/fernb/fernb/fernb/train"
+)
+
+// TestLoadVASAndAux writes a manifest selecting three images of a
+// generated pool, loads them back through the pool its header names, and
+// turns VAS and DAS into train.Fit's hooks.
+func TestLoadVASAndAux(t *testing.T) {
+	ctx := context.Background()
+	const spec = "n=12,size=16,seed=1"
+	pre := dataset.Preprocess{Height: 12, Width: 12, Channels: 1}
+	pool, err := dataset.OpenPool("synthetic", spec, dataset.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := dataset.NewTensors(0, 12, 12, 1)
+	var ords []int
+	err = pool.Stream(ctx, pre, dataset.StreamOptions{}, func(b dataset.Batch) error {
+		ords = append(ords, b.Ordinals...)
+		return all.Append(b.Tensors)
+	})
+	pool.Close()
+	if err != nil || all.N != 12 {
+		t.Fatalf("pool: %d images, %v", all.N, err)
+	}
+	pick := map[int]fernb.Label{2: fernb.Happy, 5: fernb.Angry, 9: fernb.Happy}
+	var entries []omni.Entry
+	for i := range all.N {
+		if l, ok := pick[i]; ok {
+			entries = append(entries, omni.Entry{Index: int64(ords[i]), Ref: all.Refs[i], Label: l, Name: l.String(),
+				Margin: float32(i) / 10, Sims: []float32{0, 1}})
+		}
+	}
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "vas.jsonl")
+	h := omni.Header{Model: "test", Pool: "synthetic:" + spec, Classes: []string{"angry", "happy"}, Centroids: "x", FeatureDim: 2}
+	if err := omni.WriteManifest(manifest, h, entries); err != nil {
+		t.Fatal(err)
+	}
+	vas, missing, err := LoadVAS(ctx, manifest, VASOptions{Preprocess: pre})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vas.N != 3 || missing != 0 {
+		t.Fatalf("LoadVAS: %d images, %d missing; want 3, 0", vas.N, missing)
+	}
+	for j, i := range []int{2, 5, 9} {
+		if vas.Labels[j] != pick[i] || vas.Refs[j] != all.Refs[i] || maxAbsDiff(vas.Image(j), all.Image(i)) != 0 {
+			t.Errorf("VAS image %d: label %v ref %q, want pool image %d (%v, %q) with its pixels", j, vas.Labels[j], vas.Refs[j], i, pick[i], all.Refs[i])
+		}
+	}
+	capped, _, err := LoadVAS(ctx, manifest, VASOptions{Preprocess: pre, PerClass: 1})
+	if err != nil || capped.N != 2 {
+		t.Fatalf("PerClass=1: %d images (%v), want 2", capped.N, err)
+	}
+	if _, _, err := LoadVAS(ctx, manifest, VASOptions{Preprocess: pre, PoolPath: "n=12,size=16,seed=2"}); err == nil {
+		t.Errorf("LoadVAS found the manifest's images in another pool")
+	}
+
+	anchor := bands(20, 12, 3, 9)
+	tr, aux, err := Aux(ctx, "vas:"+manifest, anchor, 16, AuxOptions{Ratio: 0.25, VAS: VASOptions{Preprocess: pre}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr != anchor || aux.Mode != train.AuxMix || aux.PerBatch != 4 || aux.Set.N != 3 {
+		t.Errorf("vas aux: mode %s, %d per batch of 16, %d images; want mix, 4, 3", aux.Mode, aux.PerBatch, aux.Set.N)
+	}
+
+	// A DAS directory, written as Run writes it.
+	das := initialDAS(t, Config{Method: DD, Model: tinyModel, Steps: 2, Epochs: 1}, anchor)
+	dasDir := filepath.Join(dir, "das")
+	if err := WriteDAS(dasDir, das); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadDAS(dasDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.N != 3 || len(back.LRs) != 2 || maxAbsDiff(back.Images.X, das.Images.X) != 0 || back.Images.Labels[1] != fernb.Disgust {
+		t.Errorf("ReadDAS: %d images, %d lrs, labels %v; not what was written", back.N, len(back.LRs), back.Images.Labels)
+	}
+	tr, aux, err = Aux(ctx, "das:"+dasDir, anchor, 16, AuxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr != anchor || aux == nil || aux.Mode != train.AuxAppend || aux.Set.N != 3 {
+		t.Errorf("das aux: want the anchor set and AuxAppend of 3 images")
+	}
+	tr, aux, err = Aux(ctx, "das:"+dasDir, anchor, 16, AuxOptions{DASExtra: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aux != nil || tr.N != anchor.N+3 || anchor.N != 20 {
+		t.Errorf("das extra: %d training images and hook %v, want %d and none (anchor untouched)", tr.N, aux, anchor.N+3)
+	}
+	for _, bad := range []string{"vas", "das:", "xyz:foo", "das:" + filepath.Join(dir, "nothing")} {
+		if _, _, err := Aux(ctx, bad, anchor, 16, AuxOptions{}); err == nil {
+			t.Errorf("Aux(%q) accepted", bad)
+		}
+	}
+}
