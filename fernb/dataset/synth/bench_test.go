@@ -32,3 +32,15 @@ func BenchmarkGenerate48Gray(b *testing.B) {
 	}
 	b.ReportMetric(float64(1000*b.N)/b.Elapsed().Seconds(), "faces/s")
 }
+
+// BenchmarkMeta measures listing a pool (labels, identities) without pixels.
+func BenchmarkMeta(b *testing.B) {
+	g, err := New(Config{Domain: Pool, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range b.N {
+		_ = g.Meta(i)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "faces/s")
+}

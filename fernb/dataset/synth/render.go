@@ -553,11 +553,16 @@ func gaussianBlur(buf []float32, size, ch int, sigma float64) {
 	pass(tmp, buf, false)
 }
 
-// render computes face i: its metadata and its pixels (Channels per pixel,
-// quantised to 8 bits, in [0,1]).
-func (g *Generator) render(i int, out []float32) (Face, []float32) {
+// domainSeed is the seed of the per-face streams: distinct per domain and
+// identity range, so that a wild set does not repeat a lab set's classes.
+func (c *Config) domainSeed() int64 {
+	return int64(hash3(uint64(c.Seed), saltDomain^uint64(c.FirstIdentity)<<8, domainCode(c.Domain)))
+}
+
+// meta draws everything about face i but its capture condition and pixels.
+func (g *Generator) meta(i int) (Face, person, expr) {
 	c := &g.cfg
-	dseed := int64(hash3(uint64(c.Seed), saltDomain^uint64(c.FirstIdentity)<<8, domainCode(c.Domain)))
+	dseed := c.domainSeed()
 	f := Face{Index: i, Expression: Expression{Blend: fernb.Unlabelled}}
 
 	// Class: a fresh permutation of the 7 classes for every block of 7
@@ -610,12 +615,20 @@ func (g *Generator) render(i int, out []float32) (Face, []float32) {
 	if c.Domain == Pool {
 		f.Label = fernb.Unlabelled
 	}
-	l := newLook(newRand(dseed, saltScene, uint64(i)), wild, c.WildSeverity)
 	f.Look = Lab
 	if wild {
 		f.Look = Wild
 	}
+	return f, p, e
+}
 
+// render computes face i: its metadata and its pixels (Channels per pixel,
+// quantised to 8 bits, in [0,1]).
+func (g *Generator) render(i int, out []float32) (Face, []float32) {
+	c := &g.cfg
+	dseed := c.domainSeed()
+	f, p, e := g.meta(i)
+	l := newLook(newRand(dseed, saltScene, uint64(i)), f.Look == Wild, c.WildSeverity)
 	sc := newScene(p, e, l, c.Size)
 	rgbBuf := make([]float32, c.Size*c.Size*3)
 	sc.render(rgbBuf)

@@ -94,6 +94,16 @@ func TestRandomAccess(t *testing.T) {
 			t.Errorf("face %d: Float32 metadata %+v differs from Face %+v", i, f, a)
 		}
 	}
+	for _, d := range Domains() {
+		g := mustNew(t, Config{Domain: d, Seed: 9, Channels: 3, Size: 16})
+		for i := range 60 {
+			f, m := g.Face(i), g.Meta(i)
+			f.Img = nil
+			if f != m {
+				t.Fatalf("%s face %d: Meta %+v differs from Face %+v", d, i, m, f)
+			}
+		}
+	}
 	if _, err := big.Float32(0, make([]float32, 10)); err == nil {
 		t.Error("Float32 accepted a buffer of the wrong size")
 	}
@@ -155,9 +165,10 @@ func TestSizesAndChannels(t *testing.T) {
 
 func TestClassesAndIdentities(t *testing.T) {
 	for _, d := range []Domain{Lab, Wild} {
-		faces, err := Generate(Config{Domain: d, N: 700, Seed: 5, Identities: 30, FirstIdentity: 100})
-		if err != nil {
-			t.Fatal(err)
+		g := mustNew(t, Config{Domain: d, N: 700, Seed: 5, Identities: 30, FirstIdentity: 100})
+		faces := make([]Face, g.Len())
+		for i := range faces {
+			faces[i] = g.Meta(i) // TestRandomAccess checks that Meta is Face without the image
 		}
 		count := make(map[fernb.Label]int)
 		ids := make(map[int]bool)
@@ -203,7 +214,10 @@ func TestPool(t *testing.T) {
 		if frac == 0 && want != DefaultUnclearFraction {
 			t.Errorf("UnclearFraction 0 became %g, want the default", want)
 		}
-		faces := g.Range(0, n)
+		faces := make([]Face, n)
+		for i := range faces {
+			faces[i] = g.Meta(i)
+		}
 		unclear, wild, blends, weak := 0, 0, 0, 0
 		classes := make(map[fernb.Label]int)
 		for _, f := range faces {
