@@ -50,17 +50,16 @@ func (d *Dataset) openSynthetic(p string, opt Options) error {
 			return err
 		}
 	}
-	// Labels and identities do not depend on the size, so list them from
-	// cheap 16-pixel renders.
-	meta := spec.Config
-	meta.Size, meta.Channels = 16, 1
-	g, err := synth.New(meta)
+	// Labels and identities do not depend on pixels: list them from the
+	// generator's metadata without rendering a face.
+	g, err := synth.New(spec.Config)
 	if err != nil {
 		return fmt.Errorf("dataset: %w", err)
 	}
-	faces := g.Range(0, meta.N)
-	d.synth = &synthSource{spec: spec, idx: make(map[string]int, len(faces))}
-	for i, f := range faces {
+	n := spec.Config.N
+	d.synth = &synthSource{spec: spec, idx: make(map[string]int, n)}
+	for i := range n {
+		f := g.Meta(i)
 		ref := g.Ref(i)
 		d.synth.idx[ref] = i
 		d.Items = append(d.Items, Item{Ref: ref, Label: f.Label, Subject: f.Subject(), Split: string(spec.Config.Domain), recOff: -1})
