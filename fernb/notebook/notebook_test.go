@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -243,41 +244,54 @@ func TestCellErrorFromOutputs(t *testing.T) {
 	}
 }
 
-// TestExecuteNotebooks runs every notebook in notebooks/ in quick mode, one
-// at a time, and fails on any cell error, printing the failing cell.
-func TestExecuteNotebooks(t *testing.T) {
-	r := newRunner(t)
-	ctx := testContext(t)
-	paths, err := List(filepath.Join(repoRoot(t), "notebooks"))
-	if err != nil {
-		t.Fatal(err)
+// SelectEnv picks notebooks for a developer's run (comma-separated names
+// without .ipynb; shell patterns allowed, e.g. "00_*,table1_rafdb"). Unset,
+// as in CI, every notebook runs.
+const SelectEnv = "FERNB_NOTEBOOKS"
+
+// selectNotebooks returns the paths whose names match spec (all when spec is
+// empty) and the names left out; a pattern matching nothing is an error.
+func selectNotebooks(paths []string, spec string) (sel, left []string, err error) {
+	if strings.TrimSpace(spec) == "" {
+		return paths, nil, nil
 	}
+	pats := strings.Split(spec, ",")
+	used := make([]bool, len(pats))
 	for _, p := range paths {
 		name := strings.TrimSuffix(filepath.Base(p), ".ipynb")
-		t.Run(name, func(t *testing.T) {
-			res, err := r.Execute(ctx, p)
-			if err != nil {
-				t.Fatal(err)
+		match := false
+		for i, pat := range pats {
+			if ok, err := filepath.Match(strings.TrimSpace(pat), name); err != nil {
+				return nil, nil, fmt.Errorf("%s: bad pattern %q: %w", SelectEnv, pat, err)
+			} else if ok {
+				match, used[i] = true, true
 			}
-			t.Logf("%s: %d code cells in %v; executed copy %s", name, res.Cells, res.Duration.Round(time.Second), res.Output)
-			nb, err := ReadFile(res.Output)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, c := range nb.Cells {
-				if c.CellType == "code" && strings.TrimSpace(string(c.Source)) != "" && c.ExecutionCount == nil {
-					t.Errorf("cell %d was not executed", i)
-				}
-			}
-			if name == "00_quickstart" {
-				if !nb.HasOutput("image/png") {
-					t.Error("quickstart shows no inline PNG figure")
-				}
-				if text := nb.OutputText(); !strings.Contains(text, "backend:") {
-					t.Errorf("quickstart does not print the backend; its output:\n%s", text)
-				}
-			}
-		})
+		}
+		if match {
+			sel = append(sel, p)
+		} else {
+			left = append(left, name)
+		}
+	}
+	for i, u := range used {
+		if !u {
+			return nil, nil, fmt.Errorf("%s: %q matches no notebook", SelectEnv, pats[i])
+		}
+	}
+	return sel, left, nil
+}
+
+func TestSelectNotebooks(t *testing.T) {
+	paths := []string{"/n/00_quickstart.ipynb", "/n/01_data.ipynb", "/n/table1_rafdb.ipynb"}
+	sel, left, err := selectNotebooks(paths, "00_*, table1_rafdb")
+	if err != nil || len(sel) != 2 || sel[0] != paths[0] || sel[1] != paths[2] || strings.Join(left, ",") != "01_data" {
+		t.Errorf("selectNotebooks = %q, %q, %v", sel, left, err)
+	}
+	if sel, _, err := selectNotebooks(paths, ""); err != nil || len(sel) != 3 {
+		t.Errorf("empty selection = %q, %v; want all", sel, err)
+	}
+	if _, _, err := selectNotebooks(paths, "00_quickstart,nosuch"); err == nil {
+		t.Error("a pattern matching nothing was accepted")
 	}
 }
 
@@ -391,5 +405,69 @@ func TestExecuteRefusesToOverwrite(t *testing.T) {
 	r := &Runner{opt: Options{OutDir: dir}}
 	if _, err := r.Execute(context.Background(), p); err == nil || !strings.Contains(err.Error(), "overwrite") {
 		t.Errorf("Execute into the notebook's directory = %v, want a refusal", err)
+	}
+}
+
+// TestExecuteNotebooks runs every notebook in notebooks/ in quick mode, one
+// at a time, and fails on any cell error, printing the failing cell. A
+// notebook that cannot finish inside go test's -timeout fails with a message
+// saying so (never a skip).
+func TestExecuteNotebooks(t *testing.T) {
+	paths, err := List(filepath.Join(repoRoot(t), "notebooks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, left, err := selectNotebooks(paths, os.Getenv(SelectEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Logf("%s=%q: not running %s", SelectEnv, os.Getenv(SelectEnv), strings.Join(left, ", "))
+	}
+	r := newRunner(t)
+	ctx := testContext(t)
+	deadline, hasDeadline := t.Deadline()
+	var longest time.Duration
+	var took []string
+	timeoutHelp := fmt.Sprintf("run the notebooks with a larger limit, e.g. GOEXPERIMENT=simd go test -timeout 60m ./fernb/notebook/ (.ci/run does), or pick some with %s=name,...", SelectEnv)
+	for _, p := range paths {
+		name := strings.TrimSuffix(filepath.Base(p), ".ipynb")
+		t.Run(name, func(t *testing.T) {
+			if hasDeadline {
+				if left, need := time.Until(deadline), max(longest, 30*time.Second)+20*time.Second; left < need {
+					t.Fatalf("not started: %v left of go test's -timeout, too little for a notebook (so far: %s); %s",
+						left.Round(time.Second), strings.Join(took, ", "), timeoutHelp)
+				}
+			}
+			res, err := r.Execute(ctx, p)
+			if res != nil {
+				longest = max(longest, res.Duration)
+				took = append(took, fmt.Sprintf("%s %v", name, res.Duration.Round(time.Second)))
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					t.Fatalf("%s ran out of go test's -timeout (so far: %s); %s\n%v", name, strings.Join(took, ", "), timeoutHelp, err)
+				}
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d code cells in %v; executed copy %s", name, res.Cells, res.Duration.Round(time.Second), res.Output)
+			nb, err := ReadFile(res.Output)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range nb.Cells {
+				if c.CellType == "code" && strings.TrimSpace(string(c.Source)) != "" && c.ExecutionCount == nil {
+					t.Errorf("cell %d was not executed", i)
+				}
+			}
+			if name == "00_quickstart" {
+				if !nb.HasOutput("image/png") {
+					t.Error("quickstart shows no inline PNG figure")
+				}
+				if text := nb.OutputText(); !strings.Contains(text, "backend:") {
+					t.Errorf("quickstart does not print the backend; its output:\n%s", text)
+				}
+			}
+		})
 	}
 }
