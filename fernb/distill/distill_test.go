@@ -309,3 +309,31 @@ func TestResume(t *testing.T) {
 }
 
 var _ = tensors.FromScalar[float32]
+
+// TestDDFixedInit distils for one fixed θ0: the real loss after the
+// unrolled steps from that θ0 must fall well below its first value.
+func TestDDFixedInit(t *testing.T) {
+	b := goBackend(t)
+	real := bands(60, 12, 3, 8)
+	cfg := Config{Method: DD, Model: tinyModel, Iterations: 25, Steps: 3, Epochs: 1, InitLR: 0.2,
+		ImageLR: 0.05, LRLR: 0.03, RealPerClass: 6, FixedInit: true, Seed: 8}
+	res, err := Run(context.Background(), b, real, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := res.History
+	first, last := h[0].Loss, 0.0
+	for _, s := range h[len(h)-5:] {
+		last += s.Loss / 5
+	}
+	t.Logf("fixed θ0: real loss after T steps %.4f at iteration 1, %.4f over the last 5 (at θ0: %.4f)", first, last, h[0].Before)
+	if !(last < 0.6*first) {
+		t.Errorf("fixed-init DD: loss %.4f over the last iterations, want < 0.6 x %.4f", last, first)
+	}
+	for _, s := range h[1:] {
+		if math.Abs(s.Before-h[0].Before) > 0.3 {
+			t.Errorf("iteration %d: loss at θ0 %.4f differs from iteration 1's %.4f by more than batch noise: θ0 not fixed?", s.Iteration, s.Before, h[0].Before)
+			break
+		}
+	}
+}

@@ -65,7 +65,8 @@
 //     (real batches, θ0), so a run resumed from its checkpoint (OutDir)
 //     continues exactly as an uninterrupted one would.
 //   - Outer iterations whose loss or gradients are not finite (an inner
-//     learning rate that diverged) are skipped and recorded as NaN.
+//     learning rate that diverged) are skipped and marked Skipped in the
+//     history.
 //
 // # On disk
 //

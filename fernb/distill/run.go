@@ -27,6 +27,10 @@ type IterStats struct {
 	// MeanLR is DD's mean inner learning rate after the update.
 	MeanLR  float64 `json:"mean_lr,omitempty"`
 	Seconds float64 `json:"seconds"`
+	// Skipped marks an iteration whose loss or gradient was not finite
+	// (a diverged inner run): the images and learning rates were left
+	// unchanged, and Loss is not meaningful.
+	Skipped bool `json:"skipped,omitempty"`
 }
 
 // Progress is reported after every outer iteration.
@@ -171,8 +175,9 @@ func Run(ctx context.Context, backend compute.Backend, real *dataset.Tensors, cf
 		} else {
 			// A diverged inner run (exploding learning rate) gives no
 			// usable gradient: skip the update rather than poison the
-			// images; the next θ0 and batch usually recover.
-			stats.Loss = math.NaN()
+			// images; the next θ0 and batch usually recover. (JSON has no
+			// NaN, so the row says Skipped instead.)
+			stats.Loss, stats.Before, stats.Skipped = 0, 0, true
 		}
 		if cfg.Method == DD {
 			stats.MeanLR = meanExp(st.RawLR)
