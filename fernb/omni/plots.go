@@ -12,8 +12,8 @@ import (
 
 // QualityFigure draws a quality report: for each rule, the precision of the
 // pseudo-labels and the fraction of the pool kept, against the margin
-// (cosine) or the threshold (softmax); with Positive set, the binary
-// agreement too. It is the picture behind the paper's argument: along the
+// (cosine) or the threshold (softmax); with a binary truth (Positive), the
+// agreement with it and the precision of the Positive label. It is the picture behind the paper's argument: along the
 // cosine margin, precision should rise while the kept fraction falls less
 // steeply than along the softmax threshold.
 func QualityFigure(r *Report) (*plot.Figure, error) {
@@ -32,7 +32,7 @@ func QualityFigure(r *Report) (*plot.Figure, error) {
 			kept[i] = ratioF(p.Selected, r.Scored)
 			agree[i] = math.NaN()
 			if p.Binary != nil {
-				agree[i] = float64(p.Binary.Agreement)
+				agree[i] = float64(p.Binary.Precision)
 			}
 		}
 		xl := "margin m (cosine similarity)"
@@ -40,11 +40,13 @@ func QualityFigure(r *Report) (*plot.Figure, error) {
 			xl = "threshold (softmax probability)"
 		}
 		series := []plot.Series{{Name: "kept fraction", X: x, Y: kept, Dashed: true}}
-		if r.Truthful > 0 {
+		switch {
+		case r.Truthful > 0 && r.Positive != "":
+			// With a binary truth, precision is the agreement with it.
+			series = append(series, plot.Series{Name: "agreement with " + r.Positive + "/not truth", X: x, Y: prec},
+				plot.Series{Name: r.Positive + " precision", X: x, Y: agree})
+		case r.Truthful > 0:
 			series = append(series, plot.Series{Name: "precision", X: x, Y: prec})
-		}
-		if r.Positive != "" {
-			series = append(series, plot.Series{Name: r.Positive + " agreement", X: x, Y: agree})
 		}
 		panels = append(panels, plot.Panel{Title: string(ps[0].Rule) + " rule", XLabel: xl, YLabel: "fraction",
 			Series: series, Markers: true, YMin: 0, YMax: 1})
