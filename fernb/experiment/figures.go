@@ -50,7 +50,15 @@ func SaveFigure(fig *plot.Figure, dir, name string) ([]string, error) {
 }
 
 // FigureDir is where the pipeline writes its figures.
-func (p *Pipeline) FigureDir() string { return filepath.Join(p.Cfg.OutDir, "figures") }
+func (p *Pipeline) FigureDir() string { return filepath.Join(p.ResultsDir(), "figures") }
+
+// ResultsDir is where results files go: Config.ResultsDir, or OutDir.
+func (p *Pipeline) ResultsDir() string {
+	if p.Cfg.ResultsDir != "" {
+		return p.Cfg.ResultsDir
+	}
+	return p.Cfg.OutDir
+}
 
 // FigurePath returns the path stem for a figure name, for nb.ShowPlot's
 // saveTo (add ".svg").

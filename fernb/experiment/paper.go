@@ -60,3 +60,17 @@ func PaperTableN(n int) (PaperTable, error) {
 	}
 	return PaperTable{}, fmt.Errorf("experiment: the paper has tables 1-7, not %d", n)
 }
+
+// Markdown formats the paper's table for display: its rows, or its note
+// when fernb records no numbers for it, always labelled as the paper's.
+func (t PaperTable) Markdown() string {
+	s := fmt.Sprintf("**The paper's Table %d: %s** (%s)\n\n", t.Table, t.Title, t.Setting)
+	if len(t.Rows) == 0 {
+		return s + "_" + t.Note + "._\n"
+	}
+	rows := make([][]string, len(t.Rows))
+	for i, r := range t.Rows {
+		rows[i] = []string{r.Model, string(r.Variant), r.Test, fmt.Sprintf("%.2f", r.Accuracy)}
+	}
+	return s + Markdown([]string{"model", "variant", "test", "accuracy (%, paper)"}, rows)
+}

@@ -152,7 +152,10 @@ func (p *Pipeline) LoadData(ctx context.Context) error {
 	} else if p.TrainSet, err = p.load(ctx, "train", s.train()); err != nil {
 		return err
 	}
-	if !s.folded() {
+	{
+		// Test sets are loaded for folded protocols too (then unused by
+		// the folds) so that the primitive learner is the same model, and
+		// the same cache entry, as in the inner/cross setting.
 		for _, t := range s.Tests {
 			ts, err := p.load(ctx, "test", t.Source)
 			if err != nil {

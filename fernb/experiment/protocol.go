@@ -3,6 +3,7 @@ package experiment
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
@@ -104,7 +105,16 @@ func (p Protocol) Folds(trainSet, testSet *dataset.Tensors) ([]Fold, error) {
 		f := Fold{Name: "test", Train: trainSet, Test: testSet}
 		if len(dropped) > 0 {
 			f.Test = testSet.Subset(idx)
-			f.Note = "test images of classes the training set lacks were left out: " + dataset.DroppedNote(dropped)
+			var parts []string
+			for l := range fernb.NumLabels {
+				if n := dropped[fernb.Label(l)]; n > 0 {
+					parts = append(parts, fmt.Sprintf("%s %d", fernb.Label(l), n))
+				}
+			}
+			if n := dropped[fernb.Unlabelled]; n > 0 {
+				parts = append(parts, fmt.Sprintf("unlabelled %d", n))
+			}
+			f.Note = "test images of classes the training set lacks were left out: " + strings.Join(parts, ", ")
 		}
 		return []Fold{f}, nil
 	case KFold, LOSO:

@@ -423,3 +423,47 @@ func (r *Results) MarkdownTable() string {
 	h, rows := TableRows(r.Summaries, r.Paper)
 	return Markdown(h, rows)
 }
+
+// DataTable lists data sets as a table (role, name, images, per class).
+func DataTable(data []DataInfo) (header []string, rows [][]string) {
+	header = []string{"role", "data set", "format", "images", "per class", "note"}
+	for _, d := range data {
+		var parts []string
+		for l := range fernb.NumLabels {
+			if n, ok := d.Counts[fernb.Label(l).String()]; ok {
+				parts = append(parts, fmt.Sprintf("%s %d", fernb.Label(l), n))
+			}
+		}
+		rows = append(rows, []string{d.Role, d.Name, d.Format, fmt.Sprint(d.Images), strings.Join(parts, ", "), d.Note})
+	}
+	return header, rows
+}
+
+// String summarises the selection in one sentence.
+func (s *SelectionInfo) String() string {
+	if s == nil {
+		return "no selection"
+	}
+	out := fmt.Sprintf("%s rule, margin %g: %d of %d pool images selected", s.Rule, s.Margin, s.Selected, s.Scored)
+	if s.Precision != nil {
+		out += fmt.Sprintf(", pseudo-label precision %.1f%% against the pool's hidden truth", 100**s.Precision)
+	}
+	keys := make([]string, 0, len(s.Counts))
+	for k := range s.Counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		keys[i] = fmt.Sprintf("%s %d", k, s.Counts[k])
+	}
+	return out + " (" + strings.Join(keys, ", ") + ")"
+}
+
+// String summarises the distillation in one sentence.
+func (d *DistillInfo) String() string {
+	if d == nil {
+		return "no distillation"
+	}
+	return fmt.Sprintf("%s: %d image(s) per class after %d outer iterations (%.0f s); loss %.4g -> %.4g",
+		strings.ToUpper(d.Method), d.IPC, d.Iterations, d.Seconds, d.FirstLoss, d.LastLoss)
+}

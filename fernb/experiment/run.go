@@ -50,13 +50,13 @@ func (p *Pipeline) WriteAll(ctx context.Context) (*Results, error) {
 	r := p.Results()
 	figs, ferrs := p.writeFigures(ctx, r)
 	r.Figures = figs
-	if err := r.WriteJSON(filepath.Join(p.Cfg.OutDir, "results.json")); err != nil {
+	if err := r.WriteJSON(filepath.Join(p.ResultsDir(), "results.json")); err != nil {
 		return r, err
 	}
-	if err := writeAtomic(filepath.Join(p.Cfg.OutDir, "results.md"), []byte(r.MarkdownTable())); err != nil {
+	if err := writeAtomic(filepath.Join(p.ResultsDir(), "results.md"), []byte(r.MarkdownTable())); err != nil {
 		return r, err
 	}
-	if err := writeAtomic(filepath.Join(p.Cfg.OutDir, "report.md"), []byte(r.Report(ferrs))); err != nil {
+	if err := writeAtomic(filepath.Join(p.ResultsDir(), "report.md"), []byte(r.Report(ferrs))); err != nil {
 		return r, err
 	}
 	return r, nil
@@ -79,7 +79,7 @@ func (p *Pipeline) writeFigures(ctx context.Context, r *Results) ([]string, []st
 			problems = append(problems, name+": "+err.Error())
 		}
 		for _, q := range ps {
-			rel, _ := filepath.Rel(p.Cfg.OutDir, q)
+			rel, _ := filepath.Rel(p.ResultsDir(), q)
 			paths = append(paths, rel)
 		}
 	}
@@ -135,7 +135,7 @@ func (r *Results) Report(figureProblems []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# fernb results: %s\n\n", r.Title)
 	if r.Synthetic {
-		b.WriteString("> **Synthetic stand-in.** " + r.Note + "\n\n")
+		b.WriteString("> **" + r.Note + "**\n\n")
 	} else {
 		b.WriteString("> " + r.Note + "\n\n")
 	}
