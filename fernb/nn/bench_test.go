@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -49,7 +50,15 @@ func benchExec(b *testing.B, backend compute.Backend, fn func(g *graph.Graph, in
 			o.FinalizeAll()
 		}
 	}
-	run() // compile and warm up
+	// Compile outside the timer, without a warm-up run: the ConvGeneral
+	// baselines take minutes per run on a loaded machine.
+	inShapes := make([]shapes.Shape, len(inputs))
+	for i, in := range inputs {
+		inShapes[i] = in.Shape()
+	}
+	if _, err := exec.Compile(inShapes...); err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	cpu0 := cpuTime()
 	for b.Loop() {

@@ -38,9 +38,9 @@
 //     Transpose of the whole patch matrix, which the Go backend executes as an
 //     element-wise copy, and a transpose of the patch matrix inside the matmul;
 //   - pooling with window == stride (dividing the image) as Reshape followed by
-//     ReduceMax/ReduceMean, and any other window/stride as a Gather of
-//     patches (precomputed indices, out-of-image taps pointing at an extra
-//     fill row, so no Pad) followed by a reduction;
+//     ReduceMax/ReduceMean, and any other window/stride as Max/Add over the
+//     strided Slices of the window taps (the border filled by concatenation,
+//     not Pad), with a hand-written gradient folded back like the conv's;
 //   - batch normalisation with the textbook gradient (through the batch
 //     statistics, which GoMLX's norm.BatchNorm stops on this backend) and
 //     group normalisation from plain arithmetic.

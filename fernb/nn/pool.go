@@ -59,13 +59,57 @@ func pool2D(name string, x *graph.Node, window, stride int, pad Padding, isMax b
 		}
 		return graph.ReduceMean(r, 2, 4)
 	}
+	return tapPool(x, geom, isMax)
+}
+
+// tapPool pools overlapping or border-overhanging windows: the window taps are
+// strided Slices of the (fill-padded) image combined with Max or Add, about
+// twice as fast as gathering the patches; the gradient is written by hand
+// (withVJP) as one col2im of the per-tap gradients, so no op in it lacks a
+// VJP and it differentiates again. Max sends a window's gradient to every tap
+// equal to the maximum, like GoMLX's ReduceMax.
+func tapPool(x *graph.Node, geom geometry, isMax bool) *graph.Node {
+	c := x.Shape().Dimensions[3]
+	fill := 0.0
 	if isMax {
-		patches := extractPatches(x, geom, lowest(x.DType()))
-		return graph.ReduceMax(patches, 3)
+		fill = lowest(x.DType())
 	}
-	patches := extractPatches(x, geom, 0)
-	sum := graph.ReduceSum(patches, 3)
-	return graph.Div(sum, graph.ConstAsDType(x.Graph(), x.DType(), tapCounts(geom)))
+	taps := sliceTaps(x, geom, fill)
+	y := taps[0]
+	for _, t := range taps[1:] {
+		if isMax {
+			y = graph.Max(y, t)
+		} else {
+			y = graph.Add(y, t)
+		}
+	}
+	var counts *graph.Node
+	if !isMax {
+		counts = graph.ConstAsDType(x.Graph(), x.DType(), tapCounts(geom))
+		y = graph.Div(y, counts)
+	}
+	yOut := y
+	return withVJP(graph.StopGradient(y), nil, []*graph.Node{x}, func(dy *graph.Node) []*graph.Node {
+		grads := make([]*graph.Node, len(taps))
+		var mean *graph.Node
+		if !isMax {
+			mean = graph.Reshape(graph.Div(dy, counts), geom.n, geom.outH, geom.outW, 1, c)
+		}
+		for i, t := range taps {
+			if isMax {
+				gt := graph.Where(graph.Equal(t, yOut), dy, graph.ZerosLike(dy))
+				grads[i] = graph.Reshape(gt, geom.n, geom.outH, geom.outW, 1, c)
+			} else {
+				grads[i] = mean
+			}
+		}
+		g := grads[0]
+		if len(grads) > 1 {
+			g = graph.Concatenate(grads, 3)
+		}
+		dcols := graph.Reshape(g, geom.n*geom.outH*geom.outW, geom.kh*geom.kw*c)
+		return []*graph.Node{col2im(dcols, geom, c)}
+	})
 }
 
 // tapCounts returns [1, outH, outW, 1] with the number of in-image taps of each

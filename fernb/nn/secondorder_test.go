@@ -20,17 +20,33 @@ var tinyNetSpecs = []ParamSpec{
 	{Name: "dense/b", Shape: []int{3}, Init: Zeros, Trainable: true},
 }
 
-// tinyNetLoss is the loss of the tiny net; overlap selects the Gather-based
-// overlapping 3/2 max pool (with border fill) instead of the Reshape 2/2 one.
-func tinyNetLoss(p []*graph.Node, x *graph.Node, labels []int, overlap bool) *graph.Node {
+// Variants of the tiny net, covering each formulation the layers switch
+// between.
+const (
+	poolReshape = iota // conv stride 1, max pool 2/2 as Reshape+ReduceMax
+	poolTaps           // conv stride 1, max pool 3/2 from strided taps (overlapping, border fill)
+	convStrided        // conv stride 2 (ScatterSum col2im), avg pool 3/1 from taps
+)
+
+var variantNames = []string{"conv s1 + maxpool 2/2 (reshape)", "conv s1 + maxpool 3/2 (taps)", "conv s2 (scatter) + avgpool 3/1 (taps)"}
+
+// tinyNetLoss is the loss of the tiny net in the given variant.
+func tinyNetLoss(p []*graph.Node, x *graph.Node, labels []int, variant int) *graph.Node {
 	g := x.Graph()
-	h := Conv2D(x, p[0], p[1], 1, Same)
+	stride := 1
+	if variant == convStrided {
+		stride = 2
+	}
+	h := Conv2D(x, p[0], p[1], stride, Same)
 	zeros, ones := graph.Zeros(g, p[2].Shape()), graph.Ones(g, p[2].Shape())
 	h, _, _ = BatchNorm(h, p[2], p[3], zeros, ones, true)
-	if overlap {
-		h = MaxPool2D(ReLU(h), 3, 2)
-	} else {
+	switch variant {
+	case poolReshape:
 		h = MaxPool2D(ReLU(h), 2, 2)
+	case poolTaps:
+		h = MaxPool2D(ReLU(h), 3, 2)
+	case convStrided:
+		h = AvgPool2D(ReLU(h), 3, 1)
 	}
 	logits := Dense(Flatten(h), p[4], p[5])
 	return softmaxCE(logits, labels)
@@ -54,9 +70,9 @@ func softmaxCE(logits *graph.Node, labels []int) *graph.Node {
 // unrolledLoss takes `steps` SGD steps (rate lr) on the synthetic batch xSyn
 // from theta0, then returns the loss on a fixed real batch: the quantity
 // dataset distillation differentiates.
-func unrolledLoss(xSyn, lr, xReal *graph.Node, theta []*graph.Node, steps int, overlap bool) *graph.Node {
+func unrolledLoss(xSyn, lr, xReal *graph.Node, theta []*graph.Node, steps int, variant int) *graph.Node {
 	for range steps {
-		inner := tinyNetLoss(theta, xSyn, []int{0, 1, 2}, overlap)
+		inner := tinyNetLoss(theta, xSyn, []int{0, 1, 2}, variant)
 		grads := graph.Gradient(inner, theta...)
 		next := make([]*graph.Node, len(theta))
 		for i := range theta {
@@ -64,7 +80,7 @@ func unrolledLoss(xSyn, lr, xReal *graph.Node, theta []*graph.Node, steps int, o
 		}
 		theta = next
 	}
-	return tinyNetLoss(theta, xReal, []int{2, 0, 1, 1}, overlap)
+	return tinyNetLoss(theta, xReal, []int{2, 0, 1, 1}, variant)
 }
 
 func TestSecondOrderUnrolledSGD(t *testing.T) {
@@ -87,18 +103,14 @@ func TestSecondOrderUnrolledSGD(t *testing.T) {
 		theta[i] = tensors.FromFlatDataAndDimensions(thetaT[i], s.Shape...)
 	}
 	for _, tc := range []struct {
-		steps   int
-		overlap bool
-	}{{1, false}, {3, false}, {1, true}, {3, true}} {
+		steps, variant int
+	}{{1, poolReshape}, {3, poolReshape}, {1, poolTaps}, {3, poolTaps}, {1, convStrided}, {3, convStrided}} {
 		steps := tc.steps
-		pool := "maxpool 2/2 (reshape)"
-		if tc.overlap {
-			pool = "maxpool 3/2 (gather)"
-		}
+		pool := variantNames[tc.variant]
 		inputs := append([]*tensors.Tensor{xSyn, lr, xReal}, theta...)
 		outer := func(g *graph.Graph, in []*graph.Node) *graph.Node {
 			SetFormulation(g, Differentiable)
-			return unrolledLoss(in[0], in[1], in[2], in[3:], steps, tc.overlap)
+			return unrolledLoss(in[0], in[1], in[2], in[3:], steps, tc.variant)
 		}
 		grads := run(t, b, func(g *graph.Graph, in []*graph.Node) []*graph.Node {
 			loss := outer(g, in)
