@@ -122,7 +122,7 @@ func BenchmarkMaxPool2D(b *testing.B) {
 	}
 	b.Run("FwdBwd/2x2/reshape", func(b *testing.B) { benchExec(b, backend, pool(Differentiable, 2, 2), x) })
 	b.Run("FwdBwd/2x2/native", func(b *testing.B) { benchExec(b, backend, pool(Native, 2, 2), x) })
-	b.Run("FwdBwd/3x3s2/gather", func(b *testing.B) { benchExec(b, backend, pool(Differentiable, 3, 2), x) })
+	b.Run("FwdBwd/3x3s2/taps", func(b *testing.B) { benchExec(b, backend, pool(Differentiable, 3, 2), x) })
 	b.Run("FwdBwd/3x3s2/native", func(b *testing.B) { benchExec(b, backend, pool(Native, 3, 2), x) })
 }
 
