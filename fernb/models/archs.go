@@ -12,16 +12,20 @@ import (
 // flatten, dense 256 + ReLU (the features), dense NumClasses. Convolutions
 // carry no bias because batch norm's beta replaces it. At 48x48x1 it has
 // 1,274,599 trainable parameters.
+//
+// poolThenReLU: each block computes maxpool(BN(conv(x))) before the ReLU.
+// Max commutes with the monotone ReLU, so relu(maxpool(y)) equals
+// maxpool(relu(y)) exactly, values and (sub)gradients alike, while the
+// ReLU and its gradient touch a quarter of the elements.
 func buildFERCNN(cfg Config) (*Net, error) {
 	b := newBuilder(cfg)
 	var fs []layerFn
 	for i, ch := range []int{32, 64, 128} {
 		name := fmt.Sprintf("block%d", i+1)
 		fs = append(fs,
-			b.conv(name+"/conv", 3, scaled(ch, cfg.WidthMult), 1, false),
-			b.bn(name+"/bn"),
-			b.relu(),
-			b.maxPool(name+"/pool", 2, 2))
+			b.convBN(name+"/conv", name+"/bn", 3, scaled(ch, cfg.WidthMult), 1),
+			b.maxPool(name+"/pool", 2, 2), // before the ReLU: same function, see poolThenReLU
+			b.relu())
 	}
 	fs = append(fs, b.flatten(), b.dense("fc1", scaled(256, cfg.WidthMult), nn.HeNormal), b.relu())
 	featureDim := b.c
@@ -46,9 +50,14 @@ func buildVGG16(cfg Config) (*Net, error) {
 	for i, blk := range blocks {
 		for j, ch := range blk {
 			name := fmt.Sprintf("block%d/conv%d", i+1, j+1)
-			fs = append(fs, b.conv(name, 3, scaled(ch, cfg.WidthMult), 1, false), b.bn(name+"/bn"), b.relu())
+			fs = append(fs, b.convBN(name, name+"/bn", 3, scaled(ch, cfg.WidthMult), 1))
+			if j < len(blk)-1 {
+				fs = append(fs, b.relu())
+			}
 		}
-		fs = append(fs, b.maxPool(fmt.Sprintf("block%d/pool", i+1), 2, 2))
+		// The block's last ReLU goes after its pool (same function, a
+		// quarter of the work; see poolThenReLU).
+		fs = append(fs, b.maxPool(fmt.Sprintf("block%d/pool", i+1), 2, 2), b.relu())
 	}
 	fc := scaled(4096, cfg.WidthMult)
 	fs = append(fs, b.flatten(),
@@ -73,10 +82,10 @@ func buildResNet(cfg Config, stages []int) (*Net, error) {
 	var fs []layerFn
 	w0 := scaled(64, cfg.WidthMult)
 	if min(cfg.Height, cfg.Width) >= 112 {
-		fs = append(fs, b.conv("stem/conv", 7, w0, 2, false), b.bn("stem/bn"), b.relu(),
+		fs = append(fs, b.convBN("stem/conv", "stem/bn", 7, w0, 2), b.relu(),
 			b.padZeros(), b.maxPool("stem/pool", 3, 2))
 	} else {
-		fs = append(fs, b.conv("stem/conv", 3, w0, 1, false), b.bn("stem/bn"), b.relu())
+		fs = append(fs, b.convBN("stem/conv", "stem/bn", 3, w0, 1), b.relu())
 	}
 	for s, n := range stages {
 		ch := scaled(64<<s, cfg.WidthMult)
@@ -99,13 +108,13 @@ func (b *builder) basicBlock(name string, ch, stride int) layerFn {
 	inC := b.c
 	h0, w0, c0 := b.h, b.w, b.c
 	main := seq(
-		b.conv(name+"/conv1", 3, ch, stride, false), b.bn(name+"/bn1"), b.relu(),
-		b.conv(name+"/conv2", 3, ch, 1, false), b.bn(name+"/bn2"))
+		b.convBN(name+"/conv1", name+"/bn1", 3, ch, stride), b.relu(),
+		b.convBN(name+"/conv2", name+"/bn2", 3, ch, 1))
 	h1, w1, c1 := b.h, b.w, b.c
 	var short layerFn
 	if stride != 1 || inC != ch {
 		b.h, b.w, b.c = h0, w0, c0
-		short = seq(b.conv(name+"/down", 1, ch, stride, false), b.bn(name+"/down_bn"))
+		short = b.convBN(name+"/down", name+"/down_bn", 1, ch, stride)
 		b.h, b.w, b.c = h1, w1, c1
 	}
 	return func(p nn.Params, x *graph.Node, training bool, upd nn.Params) *graph.Node {

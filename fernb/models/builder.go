@@ -61,6 +61,28 @@ func (b *builder) conv(name string, k, cout, stride int, bias bool) layerFn {
 	}
 }
 
+// convBN adds a convolution without bias followed by batch normalisation.
+// Training runs them as written (batch statistics, running-average
+// updates). Inference folds the normalisation into the convolution: with
+// s = gamma/sqrt(var+eps), BN(conv(x, K)) = conv(x, K*s) + (beta - mean*s),
+// so the per-channel scale multiplies the small kernel instead of every
+// activation, and the shift becomes the convolution's bias.
+func (b *builder) convBN(convName, bnName string, k, cout, stride int) layerFn {
+	conv := b.conv(convName, k, cout, stride, false)
+	norm := b.bn(bnName)
+	kname := convName + "/kernel"
+	g, be, m, v := bnName+"/gamma", bnName+"/beta", bnName+"/mean", bnName+"/var"
+	return func(p nn.Params, x *graph.Node, training bool, upd nn.Params) *graph.Node {
+		if training {
+			return norm(p, conv(p, x, training, upd), training, upd)
+		}
+		scale := graph.Div(p[g], graph.Sqrt(graph.AddScalar(p[v], nn.NormEpsilon)))
+		shift := graph.Sub(p[be], graph.Mul(p[m], scale))
+		kernel := graph.Mul(p[kname], graph.Reshape(scale, 1, 1, 1, cout))
+		return nn.Conv2D(x, kernel, shift, stride, nn.Same)
+	}
+}
+
 // bn adds batch normalisation over the channel axis.
 func (b *builder) bn(name string) layerFn {
 	c := b.c

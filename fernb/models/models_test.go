@@ -1,13 +1,17 @@
 package models
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/nn"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -265,4 +269,75 @@ func rngConst(g *graph.Graph, seed int64) *graph.Node {
 		panic(err)
 	}
 	return graph.Const(g, st)
+}
+
+// referenceFERCNN is the FER CNN written out plainly in the textbook order
+// (conv, BN, ReLU, pool; BN not folded), to check that the builder's exact
+// rewrites (pool before ReLU, BN folded into the convolution in inference)
+// compute the same function.
+func referenceFERCNN(p nn.Params, x *graph.Node, training bool) *graph.Node {
+	for i := 1; i <= 3; i++ {
+		pre := fmt.Sprintf("block%d/", i)
+		x = nn.Conv2D(x, p[pre+"conv/kernel"], nil, 1, nn.Same)
+		x, _, _ = nn.BatchNorm(x, p[pre+"bn/gamma"], p[pre+"bn/beta"], p[pre+"bn/mean"], p[pre+"bn/var"], training)
+		x = nn.MaxPool2DWith(nn.ReLU(x), 2, 2, nn.Valid)
+	}
+	x = nn.ReLU(nn.Dense(nn.Flatten(x), p["fc1/weights"], p["fc1/bias"]))
+	return nn.Dense(x, p["logits/weights"], p["logits/bias"])
+}
+
+func TestRewritesKeepTheFunction(t *testing.T) {
+	b := backend(t)
+	net, err := New(Config{Height: 16, Width: 16, WidthMult: 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	x := make([]float32, n*16*16)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range x {
+		x[i] = r.Float32()*2 - 1
+	}
+	for _, training := range []bool{false, true} {
+		exec, err := graph.NewExec(b, func(xn *graph.Node) (*graph.Node, *graph.Node) {
+			g := xn.Graph()
+			p, rng := nn.InitParams(g, rngConst(g, 11), net.Specs, dtypes.Float32)
+			// Non-trivial running statistics and BN affine parameters, so
+			// that folding has something to fold (including negative gammas).
+			for _, s := range net.Specs {
+				var v *graph.Node
+				switch {
+				case strings.HasSuffix(s.Name, "/mean") || strings.HasSuffix(s.Name, "/beta"):
+					rng, v = graph.RandomNormal(rng, shapes.Make(dtypes.Float32, s.Shape...))
+				case strings.HasSuffix(s.Name, "/var"):
+					rng, v = graph.RandomUniform(rng, shapes.Make(dtypes.Float32, s.Shape...))
+					v = graph.AddScalar(v, 0.5)
+				case strings.HasSuffix(s.Name, "/gamma"):
+					rng, v = graph.RandomNormal(rng, shapes.Make(dtypes.Float32, s.Shape...))
+				default:
+					continue
+				}
+				p[s.Name] = v
+			}
+			return net.Apply(p, xn, training).Logits, referenceFERCNN(p, xn, training)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, n, 16, 16, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := tensors.MustCopyFlatData[float32](outs[0]), tensors.MustCopyFlatData[float32](outs[1])
+		var maxAbs float64
+		for i := range want {
+			maxAbs = math.Max(maxAbs, math.Abs(float64(want[i])))
+		}
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*math.Max(1, maxAbs) {
+				t.Fatalf("training=%v: logit %d = %v, reference %v", training, i, got[i], want[i])
+			}
+		}
+		exec.Finalize()
+	}
 }

@@ -152,6 +152,10 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 		return writeMeta(cfg.CheckpointDir, meta)
 	}
 
+	if res.Resumed {
+		progress(Progress{Stage: "resume", Epoch: st.Epoch + 1, Epochs: cfg.Epochs, Step: st.Step, Steps: steps,
+			Message: fmt.Sprintf("resuming %s at epoch %d, step %d of %d", cfg.CheckpointDir, st.Epoch+1, st.Step, steps)})
+	}
 	start := time.Now()
 	totalSteps := cfg.Epochs * steps
 	doneAtStart := st.Epoch*steps + st.Step
@@ -192,7 +196,11 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 			progress(Progress{Stage: "validate", Epoch: st.Epoch + 1, Epochs: cfg.Epochs, Elapsed: time.Since(start)})
 			ev, err := m.evaluate(ctx, valSet, cfg.EvalBatchSize)
 			if err != nil {
-				return nil, fmt.Errorf("train: validation after epoch %d: %w", st.Epoch+1, err)
+				err = fmt.Errorf("train: validation after epoch %d: %w", st.Epoch+1, err)
+				if ctx.Err() != nil { // the epoch's training is done: keep it
+					err = errors.Join(err, save("cancel"))
+				}
+				return nil, err
 			}
 			row.ValLoss, row.ValAcc, row.ValSeconds = ev.Loss, ev.Accuracy, time.Since(t0).Seconds()
 		}

@@ -68,6 +68,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&mean, "mean", "per-channel mean subtracted after scaling to [0,1] (e.g. 0.5)")
 	fs.Var(&std, "std", "per-channel std divided by after the mean")
 	cache := fs.String("cache", "", "directory caching decoded images between runs")
+	auxFormat := fs.String("aux-format", "", "auxiliary samples' format (e.g. folder of selected or distilled images); see --aux-path")
+	auxPath := fs.String("aux-path", "", "auxiliary samples (every labelled item is used)")
+	auxMode := fs.String("aux-mode", "mix", `how auxiliary samples enter batches: "mix" (--aux-per-batch of each batch) or "append" (all of them added to every batch)`)
+	auxPerBatch := fs.Int("aux-per-batch", 16, "with --aux-mode mix: auxiliary images per batch")
+	auxWeight := fs.Float64("aux-weight", 1, "loss weight of auxiliary images")
 	quiet := fs.Bool("quiet", false, "no per-step progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -108,7 +113,19 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if note != "" {
 		fmt.Fprintln(stderr, note)
 	}
-	cfg := train.Config{Epochs: *epochs, BatchSize: *batch, LR: *lr, Momentum: *momentum, WeightDecay: *wd, Nesterov: *nesterov,
+	var aux *train.Aux
+	if *auxPath != "" {
+		if *auxFormat == "" {
+			return errors.New("train: --aux-path needs --aux-format")
+		}
+		set, err := loadAll(ctx, *auxFormat, *auxPath, pre, stderr)
+		if err != nil {
+			return err
+		}
+		aux = &train.Aux{Set: set, Mode: train.AuxMode(*auxMode), PerBatch: *auxPerBatch, Weight: *auxWeight}
+		fmt.Fprintf(stderr, "auxiliary samples: %d images from %s (%s)\n", set.N, *auxPath, *auxMode)
+	}
+	cfg := train.Config{Aux: aux, Epochs: *epochs, BatchSize: *batch, LR: *lr, Momentum: *momentum, WeightDecay: *wd, Nesterov: *nesterov,
 		DecayEvery: *decayEvery, DecayFactor: *decayFactor, NoFlip: *noFlip, Seed: *seed, Labels: labels,
 		CheckpointDir: *out, Normalization: train.NormalizationOf(pre)}
 	backend, err := fernb.NewBackend()
@@ -213,4 +230,21 @@ func loadTrainVal(ctx context.Context, format, path, split, valSplit string, val
 		note = fmt.Sprintf("data: %d item(s) skipped: %s", n, ds.Report.String())
 	}
 	return trainSet, valSet, note, nil
+}
+
+// loadAll decodes every item of a data set (auxiliary samples).
+func loadAll(ctx context.Context, format, path string, pre dataset.Preprocess, stderr io.Writer) (*dataset.Tensors, error) {
+	ds, err := dataset.Open(format, path, dataset.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer ds.Close()
+	t, err := ds.Load(ctx, ds.Items, pre)
+	if err != nil {
+		return nil, fmt.Errorf("train: loading %s: %w", path, err)
+	}
+	if n := ds.Report.Skipped(); n > 0 {
+		fmt.Fprintf(stderr, "aux: %d item(s) skipped: %s", n, ds.Report.String())
+	}
+	return t, nil
 }
