@@ -136,8 +136,9 @@ func ScatterFigure(anchor Features, labels []fernb.Label, c *CentroidSet, select
 // the scored pool images of scores files, split into right and wrong
 // nearest-centroid labels when the images carry a truth, with the margin m
 // in use marked: how much of the pool each m keeps, and (with truth) how
-// well a margin separates right from wrong labels.
-func MarginHistogramFigure(scoresPaths []string, margin float64) (*plot.Figure, error) {
+// well a margin separates right from wrong labels. positive, when set,
+// judges labels against a binary truth as ReportConfig.Positive does.
+func MarginHistogramFigure(scoresPaths []string, margin float64, positive string) (*plot.Figure, error) {
 	var all, right, wrong []float64
 	for _, p := range scoresPaths {
 		r, err := OpenScores(p)
@@ -162,7 +163,11 @@ func MarginHistogramFigure(scoresPaths []string, margin float64) (*plot.Figure, 
 			m := float64(d.Margin)
 			all = append(all, m)
 			if t := canonicalTruth(s.Truth); t != "" {
-				if t == d.Label.String() {
+				ok := t == d.Label.String()
+				if positive != "" {
+					ok = (t == positive) == (d.Label.String() == positive)
+				}
+				if ok {
 					right = append(right, m)
 				} else {
 					wrong = append(wrong, m)

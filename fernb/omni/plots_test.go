@@ -56,7 +56,7 @@ func TestFigures(t *testing.T) {
 		t.Error("SVG quality plot lacks the precision curve")
 	}
 
-	hf, err := MarginHistogramFigure([]string{scores}, cfg.Selection.Margin)
+	hf, err := MarginHistogramFigure([]string{scores}, cfg.Selection.Margin, "")
 	if err != nil {
 		t.Fatal(err)
 	}

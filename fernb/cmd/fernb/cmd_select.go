@@ -340,6 +340,7 @@ func runSelectPlot(ctx context.Context, args []string, stdout, stderr io.Writer)
 	dir := fs.String("dir", ".", "folder for the figures")
 	perClass := fs.Int("per-class", 8, "selected images per class in the grid (and x10 in the scatter)")
 	ext := fs.String("ext", "png", "figure format: png or svg")
+	positive := fs.String("positive", "", "judge right/wrong labels in the margin histogram against a binary truth (SMILEsmileD: happy)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -367,8 +368,13 @@ func runSelectPlot(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if h.Selection != nil {
 		margin = h.Selection.Margin
 	}
-	if scores := omni.ScoresPath(*manifest); fileExists(scores) {
-		f, err := omni.MarginHistogramFigure([]string{scores}, margin)
+	scores := []string{omni.ScoresPath(*manifest)}
+	if !fileExists(scores[0]) { // a merged manifest: its shards' scores
+		ext := filepath.Ext(*manifest)
+		scores, _ = filepath.Glob(strings.TrimSuffix(*manifest, ext) + ".shard-*-of-*.scores" + ext)
+	}
+	if len(scores) > 0 {
+		f, err := omni.MarginHistogramFigure(scores, margin, *positive)
 		if err != nil {
 			return fmt.Errorf("select plot: %w", err)
 		}
