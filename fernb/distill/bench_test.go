@@ -2,6 +2,7 @@ package distill
 
 import (
 	"math/rand/v2"
+	"syscall"
 	"testing"
 
 	"github.com/fernb/fernb/fernb"
@@ -9,7 +10,8 @@ import (
 
 // benchOuter times one outer iteration (θ0 draw, step graph, host Adam) of
 // cfg at 48x48x1 with 7 classes and the default model (fer-cnn), after one
-// untimed iteration that compiles the graphs. Run with
+// untimed iteration that compiles the graphs, on the backend GOMLX_BACKEND
+// selects (default: pure Go). Run with
 //
 //	GOEXPERIMENT=simd go test ./fernb/distill/ -run '^$' -bench Outer -benchtime 3x
 func benchOuter(b *testing.B, cfg Config) {
@@ -18,7 +20,11 @@ func benchOuter(b *testing.B, cfg Config) {
 	}
 	cfg = cfg.WithDefaults(48, 48, 1)
 	real := bands(7*cfg.RealPerClass*2, 48, fernb.NumBasic, 1)
-	eng, err := newEngine(goBackend(b), cfg)
+	backend, err := fernb.NewBackend() // GOMLX_BACKEND picks go, go:ops_sequential or xla
+	if err != nil {
+		b.Fatal(err)
+	}
+	eng, err := newEngine(backend, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,10 +49,15 @@ func benchOuter(b *testing.B, cfg Config) {
 	}
 	iter(-1)
 	b.ResetTimer()
+	cpu0 := cpuSeconds()
 	for i := range b.N {
 		iter(i)
 	}
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/iter")
+	// Process CPU time per iteration: on a shared machine the wall time
+	// depends on the load, the CPU time much less (2 cores: a quiet
+	// machine's wall time is about CPU time / 2 at best).
+	b.ReportMetric((cpuSeconds()-cpu0)/float64(b.N), "cpu-s/iter")
 }
 
 // BenchmarkDDOuterIteration: DD with the default configuration (T = 10
@@ -65,4 +76,14 @@ func BenchmarkDDOuterIterationT30(b *testing.B) {
 // images per class).
 func BenchmarkDMOuterIteration(b *testing.B) {
 	benchOuter(b, Config{Method: DM})
+}
+
+// cpuSeconds is the user + system CPU time of this process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
 }
