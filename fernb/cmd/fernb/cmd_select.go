@@ -444,17 +444,16 @@ func runSelectPlot(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return fmt.Errorf("select plot: %w", err)
 	}
-	var gridEntries []omni.Entry
-	count = map[fernb.Label]int{}
-	for _, e := range top {
-		if _, ok := rowOf[e.Ref]; ok && count[e.Label] < *perClass {
-			count[e.Label]++
-			gridEntries = append(gridEntries, e)
-		}
-	}
-	if len(gridEntries) > 0 {
-		gf, err := omni.SelectedGrid(gridEntries, kind, *perClass, func(e *omni.Entry) (image.Image, error) {
-			return pics[rowOf[e.Ref]], nil
+	if len(rowOf) > 0 {
+		// All entries, so that each row is labelled with its class's full
+		// count; only the most confident perClass of each are drawn, and
+		// those are the ones loaded above.
+		gf, err := omni.SelectedGrid(entries, kind, *perClass, func(e *omni.Entry) (image.Image, error) {
+			r, ok := rowOf[e.Ref]
+			if !ok {
+				return nil, fmt.Errorf("could not be read from the pool (see its load report)")
+			}
+			return pics[r], nil
 		})
 		if err != nil {
 			return fmt.Errorf("select plot: %w", err)
