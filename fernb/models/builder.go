@@ -108,11 +108,11 @@ func (b *builder) relu() layerFn {
 // padding (output floor((in-window)/stride)+1, PyTorch's default), so that
 // odd sizes (VGG at 48 px: 3 -> 1) match the PyTorch peer.
 func (b *builder) maxPool(name string, window, stride int) layerFn {
-	oh, ow := (b.h-window)/stride+1, (b.w-window)/stride+1
-	if oh < 1 || ow < 1 {
-		b.fail("models: %s: %dx%d input too small for a %dx%d pool", name, b.h, b.w, window, window)
-		oh, ow = max(oh, 1), max(ow, 1)
+	if b.h < window || b.w < window {
+		b.fail("models: %s: its %dx%d input is smaller than the %dx%d pool window: use a larger input size", name, b.h, b.w, window, window)
+		b.h, b.w = max(b.h, window), max(b.w, window)
 	}
+	oh, ow := (b.h-window)/stride+1, (b.w-window)/stride+1
 	b.h, b.w = oh, ow
 	b.layers = append(b.layers, Layer{Name: name, Kind: "maxpool", OutH: oh, OutW: ow, OutC: b.c,
 		Details: fmt.Sprintf("%dx%d/%d", window, window, stride)})

@@ -240,6 +240,8 @@ func TestBadConfigs(t *testing.T) {
 		{WidthMult: -1},
 		{Dropout: 1},
 		{Name: "vgg-face", Height: 16},
+		{Height: 4, Width: 4},
+		{Height: 7, Width: 48},
 	} {
 		if _, err := New(c); err == nil {
 			t.Errorf("New(%+v) succeeded", c)
