@@ -109,6 +109,17 @@ func BenchmarkConv2D(b *testing.B) {
 	b.Run("Fwd/ConvGeneral", func(b *testing.B) { benchExec(b, backend, fwd(Native), x, k, bias) })
 }
 
+// BenchmarkConv2DBatch8 is BenchmarkConv2D at batch 8, so that the
+// ConvGeneral baseline finishes in reasonable time on a shared machine.
+func BenchmarkConv2DBatch8(b *testing.B) {
+	backend := goBackend(b)
+	x := randF32(1, 8, 48, 48, 32)
+	k := randF32(2, 3, 3, 32, 64)
+	bias := randF32(3, 64)
+	b.Run("FwdBwd/im2col", func(b *testing.B) { benchExec(b, backend, convFwdBwd(Differentiable, 1), x, k, bias) })
+	b.Run("FwdBwd/ConvGeneral", func(b *testing.B) { benchExec(b, backend, convFwdBwd(Native, 1), x, k, bias) })
+}
+
 func BenchmarkMaxPool2D(b *testing.B) {
 	backend := goBackend(b)
 	x := randF32(4, 64, 48, 48, 64)
