@@ -601,8 +601,8 @@ func (p *Pipeline) Results() *Results {
 			"(lab anchor, synthetic pool, lab and wild test sets), with a CPU-sized model and recipe. " +
 			"They show that the pipeline works end to end; they are not results on human facial expressions and are not the paper's."
 	} else {
-		r.Note = fmt.Sprintf("computed by fernb on the real data sets listed under data, with the model and recipe listed here; "+
-			"the paper's numbers (column \"paper\") were measured in the paper's own setting (%s)", "see paper.setting")
+		r.Note = "computed by fernb on the real data sets listed under data, with the model and recipe recorded here; " +
+			"the columns marked \"paper\" are the paper's own numbers, measured in the paper's setting (paper.setting)"
 	}
 	if s.Table > 0 {
 		if pt, err := PaperTableN(s.Table); err == nil {

@@ -142,7 +142,11 @@ func (r *Results) Report(figureProblems []string) string {
 	if r.Quick {
 		b.WriteString("Quick mode (FERNB_QUICK=1): tiny data and few epochs; the numbers only show that the code runs.\n\n")
 	}
-	fmt.Fprintf(&b, "## Accuracy (%%)\n\nMean ± sample standard deviation over %s; seeds %s.\n\n", r.Protocol.String()+" runs", seedsString(r.Seeds))
+	over := "seeds " + seedsString(r.Seeds)
+	if r.Protocol.Kind == KFold || r.Protocol.Kind == LOSO {
+		over = r.Protocol.String() + " folds x " + over
+	}
+	fmt.Fprintf(&b, "## Accuracy (%%)\n\nMean ± sample standard deviation over the runs (%s); n is the number of runs.\n\n", over)
 	b.WriteString(r.MarkdownTable())
 	if r.Paper != nil {
 		fmt.Fprintf(&b, "\nColumns marked \"paper\" are the paper's Table %d (%s), measured in the paper's setting: %s.", r.Paper.Table, r.Paper.Title, r.Paper.Setting)
