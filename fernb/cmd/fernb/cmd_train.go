@@ -140,7 +140,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	last := time.Time{}
 	res, err := train.Fit(ctx, backend, net, trainSet, valSet, cfg, func(p train.Progress) {
 		switch {
-		case p.Stage == "checkpoint":
+		case p.Stage == "checkpoint" || p.Stage == "resume":
 			fmt.Fprintf(stderr, "\r%s\n", p.Message)
 		case p.Stage == "train" && !*quiet && (time.Since(last) > time.Second || p.Step == p.Steps):
 			last = time.Now()
