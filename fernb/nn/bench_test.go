@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"math/rand/v2"
 	"syscall"
 	"testing"
@@ -154,5 +155,68 @@ func BenchmarkBatchNorm(b *testing.B) {
 			y, _, _ := BatchNorm(in[0], in[1], in[2], in[3], graph.Abs(in[4]), false)
 			return []*graph.Node{y}
 		}, x, gamma, beta, mean, variance)
+	})
+}
+
+// ferCNNLoss is the 1.27M-parameter FER CNN (three conv3x3-BN-ReLU-
+// maxpool2 blocks of 32/64/128 channels, dense 256, ReLU, dense 7) on 48x48x1
+// inputs, returning the mean softmax cross-entropy. p holds, per block, kernel,
+// bias, gamma, beta, then the two dense weights and biases.
+func ferCNNLoss(p []*graph.Node, x *graph.Node, labels []int) *graph.Node {
+	h := x
+	for blk := range 3 {
+		k, bias, gamma, beta := p[4*blk], p[4*blk+1], p[4*blk+2], p[4*blk+3]
+		h = Conv2D(h, k, bias, 1, Same)
+		h, _, _ = BatchNorm(h, gamma, beta, graph.ZerosLike(gamma), graph.OnesLike(gamma), true)
+		h = MaxPool2D(ReLU(h), 2, 2)
+	}
+	h = ReLU(Dense(Flatten(h), p[12], p[13]))
+	logits := Dense(h, p[14], p[15])
+	return softmaxCE(logits, labels)
+}
+
+func ferCNNInputs(batch int) []*tensors.Tensor {
+	var in []*tensors.Tensor
+	cin := 1
+	for blk, cout := range []int{32, 64, 128} {
+		in = append(in, randF32(uint64(10*blk+1), 3, 3, cin, cout))
+		in[len(in)-1] = scaleF32(in[len(in)-1], float32(math.Sqrt(2/float64(9*cin))))
+		in = append(in, randF32(uint64(10*blk+2), cout), randF32(uint64(10*blk+3), cout), randF32(uint64(10*blk+4), cout))
+		cin = cout
+	}
+	in = append(in, scaleF32(randF32(41, 6*6*128, 256), 0.02), randF32(42, 256), scaleF32(randF32(43, 256, 7), 0.05), randF32(44, 7))
+	return append(in, randF32(45, batch, 48, 48, 1))
+}
+
+func scaleF32(t *tensors.Tensor, s float32) *tensors.Tensor {
+	d := tensors.MustCopyFlatData[float32](t)
+	for i := range d {
+		d[i] *= s
+	}
+	return tensors.FromFlatDataAndDimensions(d, t.Shape().Dimensions...)
+}
+
+// BenchmarkFERCNN is one training step's worth of work (loss and gradients
+// of all 16 parameters) and one inference forward of the FER CNN at batch 64.
+func BenchmarkFERCNN(b *testing.B) {
+	backend := goBackend(b)
+	const batch = 64
+	labels := make([]int, batch)
+	for i := range labels {
+		labels[i] = i % 7
+	}
+	inputs := ferCNNInputs(batch)
+	b.Run("TrainStep", func(b *testing.B) {
+		benchExec(b, backend, func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+			loss := ferCNNLoss(in[:16], in[16], labels)
+			return append([]*graph.Node{loss}, graph.Gradient(loss, in[:16]...)...)
+		}, inputs...)
+		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "img/s")
+	})
+	b.Run("Inference", func(b *testing.B) {
+		benchExec(b, backend, func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+			return []*graph.Node{ferCNNLoss(in[:16], in[16], labels)}
+		}, inputs...)
+		b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "img/s")
 	})
 }
