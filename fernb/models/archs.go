@@ -13,19 +13,18 @@ import (
 // carry no bias because batch norm's beta replaces it. At 48x48x1 it has
 // 1,274,599 trainable parameters.
 //
-// poolThenReLU: each block computes maxpool(BN(conv(x))) before the ReLU.
-// Max commutes with the monotone ReLU, so relu(maxpool(y)) equals
-// maxpool(relu(y)) exactly, values and (sub)gradients alike, while the
-// ReLU and its gradient touch a quarter of the elements.
+// poolThenReLU: each block computes maxpool(BN(conv(x))) before the ReLU
+// (see convBNPoolReLU). Max commutes with the monotone ReLU, so
+// relu(maxpool(y)) equals maxpool(relu(y)) exactly, values and
+// (sub)gradients alike, while the ReLU and its gradient touch a quarter of
+// the elements.
 func buildFERCNN(cfg Config) (*Net, error) {
 	b := newBuilder(cfg)
 	var fs []layerFn
 	for i, ch := range []int{32, 64, 128} {
 		name := fmt.Sprintf("block%d", i+1)
 		fs = append(fs,
-			b.convBN(name+"/conv", name+"/bn", 3, scaled(ch, cfg.WidthMult), 1),
-			b.maxPool(name+"/pool", 2, 2), // before the ReLU: same function, see poolThenReLU
-			b.relu())
+			b.convBNPoolReLU(name+"/conv", name+"/bn", name+"/pool", 3, scaled(ch, cfg.WidthMult), 1, 2, 2))
 	}
 	fs = append(fs, b.flatten(), b.dense("fc1", scaled(256, cfg.WidthMult), nn.HeNormal), b.relu())
 	featureDim := b.c
@@ -50,14 +49,15 @@ func buildVGG16(cfg Config) (*Net, error) {
 	for i, blk := range blocks {
 		for j, ch := range blk {
 			name := fmt.Sprintf("block%d/conv%d", i+1, j+1)
-			fs = append(fs, b.convBN(name, name+"/bn", 3, scaled(ch, cfg.WidthMult), 1))
 			if j < len(blk)-1 {
-				fs = append(fs, b.relu())
+				fs = append(fs, b.convBN(name, name+"/bn", 3, scaled(ch, cfg.WidthMult), 1), b.relu())
+				continue
 			}
+			// The block's last conv: its ReLU (and folded BN shift) after
+			// the pool, the same function with less work (poolThenReLU).
+			fs = append(fs, b.convBNPoolReLU(name, name+"/bn", fmt.Sprintf("block%d/pool", i+1),
+				3, scaled(ch, cfg.WidthMult), 1, 2, 2))
 		}
-		// The block's last ReLU goes after its pool (same function, a
-		// quarter of the work; see poolThenReLU).
-		fs = append(fs, b.maxPool(fmt.Sprintf("block%d/pool", i+1), 2, 2), b.relu())
 	}
 	fc := scaled(4096, cfg.WidthMult)
 	fs = append(fs, b.flatten(),

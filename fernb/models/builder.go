@@ -76,11 +76,39 @@ func (b *builder) convBN(convName, bnName string, k, cout, stride int) layerFn {
 		if training {
 			return norm(p, conv(p, x, training, upd), training, upd)
 		}
-		scale := graph.Div(p[g], graph.Sqrt(graph.AddScalar(p[v], nn.NormEpsilon)))
-		shift := graph.Sub(p[be], graph.Mul(p[m], scale))
+		scale, shift := foldBN(p[g], p[be], p[m], p[v])
 		kernel := graph.Mul(p[kname], graph.Reshape(scale, 1, 1, 1, cout))
 		return nn.Conv2D(x, kernel, shift, stride, nn.Same)
 	}
+}
+
+// convBNPoolReLU adds conv, batch norm, a window x window / stride max
+// pool and a ReLU, in an order that computes exactly conv-BN-ReLU-pool
+// with less work. Training: pool(BN(conv)) then ReLU (max commutes with the
+// monotone ReLU). Inference, with BN folded (see convBN): pool(conv(x,
+// K*s)), then + shift, then ReLU: a per-channel constant commutes with the
+// max too, so the shift is added to a quarter of the elements.
+func (b *builder) convBNPoolReLU(convName, bnName, poolName string, k, cout, stride, window, poolStride int) layerFn {
+	cbn := b.convBN(convName, bnName, k, cout, stride)
+	pool := b.maxPool(poolName, window, poolStride)
+	kname := convName + "/kernel"
+	g, be, m, v := bnName+"/gamma", bnName+"/beta", bnName+"/mean", bnName+"/var"
+	return func(p nn.Params, x *graph.Node, training bool, upd nn.Params) *graph.Node {
+		if training {
+			return nn.ReLU(pool(p, cbn(p, x, training, upd), training, upd))
+		}
+		scale, shift := foldBN(p[g], p[be], p[m], p[v])
+		kernel := graph.Mul(p[kname], graph.Reshape(scale, 1, 1, 1, cout))
+		y := pool(p, nn.Conv2D(x, kernel, nil, stride, nn.Same), false, nil)
+		return nn.ReLU(graph.Add(y, graph.Reshape(shift, 1, 1, 1, cout)))
+	}
+}
+
+// foldBN returns batch norm's inference scale gamma/sqrt(var+eps) and
+// shift beta - mean*scale.
+func foldBN(gamma, beta, mean, variance *graph.Node) (scale, shift *graph.Node) {
+	scale = graph.Div(gamma, graph.Sqrt(graph.AddScalar(variance, nn.NormEpsilon)))
+	return scale, graph.Sub(beta, graph.Mul(mean, scale))
 }
 
 // bn adds batch normalisation over the channel axis.

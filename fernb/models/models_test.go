@@ -288,14 +288,37 @@ func referenceFERCNN(p nn.Params, x *graph.Node, training bool) *graph.Node {
 	return nn.Dense(x, p["logits/weights"], p["logits/bias"])
 }
 
+// referenceVGG16 is vgg-face written out plainly (conv, BN, ReLU; pool at
+// the end of each block; BN not folded).
+func referenceVGG16(p nn.Params, x *graph.Node, training bool) *graph.Node {
+	for i, convs := range []int{2, 2, 3, 3, 3} {
+		for j := 1; j <= convs; j++ {
+			pre := fmt.Sprintf("block%d/conv%d", i+1, j)
+			x = nn.Conv2D(x, p[pre+"/kernel"], nil, 1, nn.Same)
+			x, _, _ = nn.BatchNorm(x, p[pre+"/bn/gamma"], p[pre+"/bn/beta"], p[pre+"/bn/mean"], p[pre+"/bn/var"], training)
+			x = nn.ReLU(x)
+		}
+		x = nn.MaxPool2DWith(x, 2, 2, nn.Valid)
+	}
+	x = nn.ReLU(nn.Dense(nn.Flatten(x), p["fc6/weights"], p["fc6/bias"]))
+	x = nn.ReLU(nn.Dense(x, p["fc7/weights"], p["fc7/bias"]))
+	return nn.Dense(x, p["fc8/weights"], p["fc8/bias"])
+}
+
 func TestRewritesKeepTheFunction(t *testing.T) {
+	checkRewrites(t, Config{Height: 16, Width: 16, WidthMult: 0.25}, referenceFERCNN)
+	checkRewrites(t, Config{Name: "vgg-face", Height: 32, Width: 32, WidthMult: 1.0 / 16}, referenceVGG16)
+}
+
+func checkRewrites(t *testing.T, cfg Config, reference func(nn.Params, *graph.Node, bool) *graph.Node) {
 	b := backend(t)
-	net, err := New(Config{Height: 16, Width: 16, WidthMult: 0.25})
+	net, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const n = 4
-	x := make([]float32, n*16*16)
+	h, w := net.Config.Height, net.Config.Width
+	x := make([]float32, n*h*w)
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := range x {
 		x[i] = r.Float32()*2 - 1
@@ -321,12 +344,12 @@ func TestRewritesKeepTheFunction(t *testing.T) {
 				}
 				p[s.Name] = v
 			}
-			return net.Apply(p, xn, training).Logits, referenceFERCNN(p, xn, training)
+			return net.Apply(p, xn, training).Logits, reference(p, xn, training)
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, n, 16, 16, 1))
+		outs, err := exec.Exec(tensors.FromFlatDataAndDimensions(x, n, h, w, 1))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,7 +360,7 @@ func TestRewritesKeepTheFunction(t *testing.T) {
 		}
 		for i := range want {
 			if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*math.Max(1, maxAbs) {
-				t.Fatalf("training=%v: logit %d = %v, reference %v", training, i, got[i], want[i])
+				t.Fatalf("%s training=%v: logit %d = %v, reference %v", net.Config.Name, training, i, got[i], want[i])
 			}
 		}
 		exec.Finalize()
