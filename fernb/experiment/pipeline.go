@@ -186,6 +186,11 @@ func (p *Pipeline) load(ctx context.Context, role string, src Source) (*dataset.
 		return nil, fmt.Errorf("experiment: %s set %s: %w", role, src.Name, err)
 	}
 	items, note := dataset.Basic7(items)
+	if lim := p.Cfg.Limit; lim > 0 && len(items) > lim {
+		_, keep := dataset.StratifiedSplit(items, float64(lim)/float64(len(items)), 1)
+		note = strings.TrimSpace(note + fmt.Sprintf(" limited to %d of %d images (stratified subset, --limit)", len(keep), len(items)))
+		items = dataset.Select(items, keep)
+	}
 	pre := p.Cfg.Preprocess
 	if !p.Cfg.Setup.Synthetic {
 		pre.CacheDir = p.cache("decoded")

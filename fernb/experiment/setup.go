@@ -92,6 +92,11 @@ type Config struct {
 	Distill distill.Config `json:"distill"`
 	// VASRatio is the share of every batch drawn from the VAS (+VAS).
 	VASRatio float64 `json:"vas_ratio"`
+	// Limit, when > 0, keeps at most this many images of every labelled
+	// set (a per-class stratified subset drawn from a fixed seed): for
+	// smoke runs of a real-data setting on a small machine. Results made
+	// with it say so in their data notes.
+	Limit int `json:"limit,omitempty"`
 	// AllowRealImages lets the figures that draw faces draw real ones (for
 	// a local, git-ignored results directory; never for notebooks).
 	AllowRealImages bool `json:"-"`
@@ -176,7 +181,8 @@ var candidates = map[string][]Source{
 	"ckplus":  {{Format: "ckplus", Path: "CK+"}, {Format: "ckplus", Path: "ckplus"}, {Format: "ckplus", Path: "ckplus.zip"}},
 	"jaffe":   {{Format: "jaffe", Path: "jaffe"}, {Format: "jaffe", Path: "JAFFE"}, {Format: "jaffe", Path: "jaffe.zip"}},
 	"mmi":     {{Format: "mmi", Path: "mmi"}, {Format: "mmi", Path: "MMI"}},
-	"msceleb": {{Format: "recordio", Path: "ms-celeb-1m"}, {Format: "recordio", Path: "msceleb"}, {Format: "recordio", Path: "faces_emore"}, {Format: "pool", Path: "pool"}},
+	"msceleb": {{Format: "recordio", Path: "ms-celeb-1m"}, {Format: "recordio", Path: "msceleb"}, {Format: "recordio", Path: "faces_emore"},
+		{Format: "pool", Path: "pool"}, {Format: "pool", Path: "pool.tar"}, {Format: "pool", Path: "pool.tar.gz"}, {Format: "pool", Path: "pool.zip"}},
 }
 
 var displayName = map[string]string{"rafdb": "RAF-DB", "fer2013": "FER-2013", "ckplus": "CK+", "jaffe": "JAFFE", "mmi": "MMI", "msceleb": "MS-Celeb-1M"}

@@ -48,6 +48,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	margin := fs.Float64("margin", 0, "cosine margin of the selection (0: the setting's default)")
 	method := fs.String("distill", "", "distillation method: dm (default, faster) or dd")
 	iters := fs.Int("distill-iters", 0, "distillation outer iterations (0: the setting's default)")
+	limit := fs.Int("limit", 0, "keep at most this many images of every labelled set (stratified; for smoke runs on real data)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -118,6 +119,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *iters > 0 {
 		cfg.Distill.Iterations = *iters
 	}
+	cfg.Limit = *limit
 	pr := nb.New(stderr).NewProgress("reproduce")
 	cfg.Progress = func(e experiment.Event) { pr.UpdateWith(e.Stage, e.Step, e.Steps, e.Detail) }
 	p, err := experiment.NewPipeline(cfg)
