@@ -574,11 +574,13 @@ func (p *Pipeline) EvaluateVariant(ctx context.Context, v Variant) error {
 // Results assembles the record of what has run so far.
 func (p *Pipeline) Results() *Results {
 	s := p.Cfg.Setup
+	cfgCopy := p.Cfg
 	r := &Results{
 		Title:     s.Title,
 		Synthetic: s.Synthetic,
 		Quick:     p.Cfg.Quick,
 		Table:     s.Table,
+		Config:    &cfgCopy,
 		Seeds:     p.Cfg.Seeds,
 		Data:      p.DataInfo,
 		Model:     p.Cfg.Model,

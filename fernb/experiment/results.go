@@ -212,12 +212,14 @@ type Results struct {
 	Quick     bool   `json:"quick,omitempty"`
 	// Table is the paper's table this run sets up (0: the synthetic
 	// pipeline).
-	Table    int           `json:"table,omitempty"`
-	Protocol Protocol      `json:"protocol"`
-	Seeds    []int64       `json:"seeds"`
-	Data     []DataInfo    `json:"data"`
-	Model    models.Config `json:"model"`
-	Train    train.Config  `json:"train"`
+	Table    int      `json:"table,omitempty"`
+	Protocol Protocol `json:"protocol"`
+	// Config is the whole configuration the run was made with.
+	Config *Config       `json:"config,omitempty"`
+	Seeds  []int64       `json:"seeds"`
+	Data   []DataInfo    `json:"data"`
+	Model  models.Config `json:"model"`
+	Train  train.Config  `json:"train"`
 	// Epochs is the number of training epochs of every variant.
 	Epochs    int            `json:"epochs"`
 	Selection *SelectionInfo `json:"selection,omitempty"`
