@@ -189,7 +189,16 @@ var displayName = map[string]string{"rafdb": "RAF-DB", "fer2013": "FER-2013", "c
 
 // FindData looks for data set key (rafdb, fer2013, ckplus, jaffe, mmi,
 // msceleb) in dir and returns where it is, or an error wrapping
-// ErrDataMissing that lists the places it looked.
+// ErrDataMissing that lists the places it looked. The first match wins:
+//
+//	RAF-DB       RAF-DB/, rafdb/, basic/, rafdb.zip, rafdb.tar      (format rafdb)
+//	FER-2013     fer2013/fer2013.csv, fer2013.csv                   (fer2013csv)
+//	             fer2013/, fer2013.tar, fer2013-dev.tar             (folder: split/class/image)
+//	CK+          CK+/, ckplus/, ckplus.zip                          (ckplus)
+//	JAFFE        jaffe/, JAFFE/, jaffe.zip                          (jaffe)
+//	MMI          mmi/, MMI/                                         (mmi)
+//	MS-Celeb-1M  ms-celeb-1m/, msceleb/, faces_emore/               (recordio: train.rec + train.idx)
+//	             pool/, pool.tar, pool.tar.gz, pool.zip             (pool: any images, e.g. UTKFace)
 func FindData(dir, key string) (Source, error) {
 	cands, ok := candidates[key]
 	if !ok {
