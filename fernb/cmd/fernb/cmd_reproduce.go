@@ -48,6 +48,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	margin := fs.Float64("margin", 0, "cosine margin of the selection (0: the setting's default)")
 	method := fs.String("distill", "", "distillation method: dm (default, faster) or dd")
 	iters := fs.Int("distill-iters", 0, "distillation outer iterations (0: the setting's default)")
+	folds := fs.String("folds", "", "with --table 4-7: evaluate inside the target set instead of across sets: kfold (10 subject-independent folds, as CK+ in Table 3) or loso (leave one subject out, the JAFFE protocol)")
 	limit := fs.Int("limit", 0, "keep at most this many images of every labelled set (stratified; for smoke runs on real data)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,7 +72,21 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return fmt.Errorf("reproduce: %w", err)
 		}
 		cfg.AllowRealImages = true // results/ is local and git-ignored
+		if *folds != "" {
+			kind := experiment.ProtocolKind(*folds)
+			if kind != experiment.KFold && kind != experiment.LOSO || len(cfg.Setup.Tests) != 1 || cfg.Setup.Tests[0].Kind != experiment.Cross {
+				return fmt.Errorf("reproduce: --folds takes kfold or loso, with a cross-dataset table (4-7)")
+			}
+			target := cfg.Setup.Tests[0].Source
+			target.Split = ""
+			cfg.Setup.Train, cfg.Setup.Tests = target, nil
+			cfg.Setup.Folded = experiment.Protocol{Kind: kind, K: 10, Seed: 1}
+			cfg.Setup.Title = target.Name + ", " + cfg.Setup.Folded.String()
+		}
 	default:
+		if *folds != "" {
+			return errors.New("reproduce: --folds needs --data-dir and --table")
+		}
 		if *model != "" && *model != "fer-cnn" {
 			return fmt.Errorf("reproduce: the synthetic default uses fer-cnn; --model %s needs --data-dir and --table", *model)
 		}
