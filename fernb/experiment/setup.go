@@ -346,6 +346,7 @@ func ForTable(n int, dataDir string, quick bool) (Config, string, error) {
 				cfg.Model, cfg.Preprocess, _ = PaperModel("fer-cnn")
 				cfg.Distill.Model = cfg.Model
 				cfg.Distill.Iterations = 5
+				cfg.Limit = 700
 			}
 			return cfg, fmt.Sprintf("Table %d (%s) on the real data in %s.", n, paper.Title, dataDir), nil
 		}
