@@ -13,6 +13,7 @@ import (
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
+	"github.com/fernb/fernb/fernb/distill"
 	"github.com/fernb/fernb/fernb/models"
 	"github.com/fernb/fernb/fernb/train"
 )
@@ -73,6 +74,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	auxMode := fs.String("aux-mode", "mix", `how auxiliary samples enter batches: "mix" (--aux-per-batch of each batch) or "append" (all of them added to every batch)`)
 	auxPerBatch := fs.Int("aux-per-batch", 16, "with --aux-mode mix: auxiliary images per batch")
 	auxWeight := fs.Float64("aux-weight", 1, "loss weight of auxiliary images")
+	auxSpec := fs.String("aux", "", "auxiliary samples: vas:MANIFEST (pool images selected by fernb select, mixed into every batch) or das:DIR (images distilled by fernb distill, appended to every batch)")
+	auxRatio := fs.Float64("aux-ratio", 0.25, "with --aux vas:...: fraction of each batch drawn from the VAS")
+	dasExtra := fs.Bool("das-extra", false, "with --aux das:...: add the distilled images to the training set once instead of to every batch")
 	quiet := fs.Bool("quiet", false, "no per-step progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -124,6 +128,21 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		aux = &train.Aux{Set: set, Mode: train.AuxMode(*auxMode), PerBatch: *auxPerBatch, Weight: *auxWeight}
 		fmt.Fprintf(stderr, "auxiliary samples: %d images from %s (%s)\n", set.N, *auxPath, *auxMode)
+	}
+	if *auxSpec != "" {
+		if aux != nil {
+			return errors.New("train: give --aux or --aux-path, not both")
+		}
+		trainSet, aux, err = distill.Aux(ctx, *auxSpec, trainSet, *batch, distill.AuxOptions{
+			Ratio: *auxRatio, DASExtra: *dasExtra, Weight: *auxWeight, VAS: distill.VASOptions{Preprocess: pre}})
+		if err != nil {
+			return fmt.Errorf("train: --aux %s: %w", *auxSpec, err)
+		}
+		if aux != nil {
+			fmt.Fprintf(stderr, "auxiliary samples: %d images from %s (%s)\n", aux.Set.N, *auxSpec, aux.Mode)
+		} else {
+			fmt.Fprintf(stderr, "auxiliary samples: distilled images added once; %d training images\n", trainSet.N)
+		}
 	}
 	cfg := train.Config{Aux: aux, Epochs: *epochs, BatchSize: *batch, LR: *lr, Momentum: *momentum, WeightDecay: *wd, Nesterov: *nesterov,
 		DecayEvery: *decayEvery, DecayFactor: *decayFactor, NoFlip: *noFlip, Seed: *seed, Labels: labels,
