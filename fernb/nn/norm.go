@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/support/exceptions"
 )
@@ -35,27 +36,29 @@ func BatchNorm(x, gamma, beta, runMean, runVar *graph.Node, training bool) (y, n
 			exceptions.Panicf("nn.BatchNorm: gamma, beta, running mean and variance must be [%d] for x %s", c, x.Shape())
 		}
 	}
-	axes := make([]int, x.Rank()-1)
-	count := 1
-	for i := range axes {
-		axes[i] = i
-		count *= x.Shape().Dimensions[i]
-	}
-	bshape := make([]int, x.Rank())
-	for i := range bshape {
-		bshape[i] = 1
-	}
-	bshape[x.Rank()-1] = c
-	bcast := func(v *graph.Node) *graph.Node { return graph.Reshape(v, bshape...) }
+	dims := x.Shape().Dimensions
+	count := x.Shape().Size() / c
+	// All per-channel work runs on the [count, C] view of x, so that every
+	// per-channel vector is broadcast explicitly along the leading axis
+	// (channelWise) and sums over the batch are products with a ones
+	// vector (channelSums): on the Go backend both are several times faster
+	// than implicitly broadcasting binary ops and ReduceSum, which walk the
+	// tensor with a generic per-element index iterator.
+	x2 := graph.Reshape(x, count, c)
 
 	if !training {
 		scale := graph.Mul(gamma, invSqrt(graph.AddScalar(runVar, NormEpsilon)))
 		shift := graph.Sub(beta, graph.Mul(runMean, scale))
-		return graph.Add(graph.Mul(x, bcast(scale)), bcast(shift)), runMean, runVar
+		y = graph.Add(graph.Mul(x2, channelWise(scale, count)), channelWise(shift, count))
+		return graph.Reshape(y, dims...), runMean, runVar
 	}
-	mean := graph.ReduceMean(x, axes...)
-	centered := graph.Sub(x, bcast(mean))
-	variance := graph.ReduceMean(graph.Square(centered), axes...)
+	n := float64(count)
+	// Batch statistics from one product each: mean = Σx/n and the biased
+	// variance E[x²] - mean² (clamped at 0 against rounding), which needs no
+	// centred copy of x.
+	mean := graph.DivScalar(channelSums(x2), n)
+	variance := graph.Max(graph.Sub(graph.DivScalar(channelSums(graph.Mul(x2, x2)), n), graph.Mul(mean, mean)),
+		graph.ScalarZero(x.Graph(), x.DType()))
 	inv := invSqrt(graph.AddScalar(variance, NormEpsilon))
 	scale := graph.Mul(gamma, inv)
 	shift := graph.Sub(beta, graph.Mul(mean, scale))
@@ -63,17 +66,21 @@ func BatchNorm(x, gamma, beta, runMean, runVar *graph.Node, training bool) (y, n
 	// op-by-op VJP of the normalisation takes about twice the passes over x
 	// on the Go backend. The formula below is built from differentiable ops
 	// of x, gamma and dy, so it differentiates again.
-	n := float64(count)
-	y = withVJP(graph.StopGradient(graph.Mul(x, bcast(scale))), graph.StopGradient(bcast(shift)),
-		[]*graph.Node{x, gamma, beta}, func(dy *graph.Node) []*graph.Node {
-			dbeta := graph.ReduceSum(dy, axes...)
-			dgamma := graph.Mul(graph.ReduceSum(graph.Mul(dy, centered), axes...), inv) // Σ dy·x̂
-			// dx = scale·(dy − dβ/n − x̂·dγ/n), x̂ = centered·inv.
+	y2 := withVJP(graph.StopGradient(graph.Mul(x2, channelWise(scale, count))), graph.StopGradient(channelWise(shift, count)),
+		[]*graph.Node{x2, gamma, beta}, func(dy *graph.Node) []*graph.Node {
+			dbeta := channelSums(dy)
+			// dγ = Σ dy·x̂ = inv·(Σ dy·x − mean·Σ dy).
+			dgamma := graph.Mul(graph.Sub(channelSums(graph.Mul(dy, x2)), graph.Mul(mean, dbeta)), inv)
+			// dx = scale·(dy − dβ/n − x̂·dγ/n) = dy·scale − x·c1 + (mean·c1 − c2)
+			// with c1 = scale·inv·dγ/n, c2 = scale·dβ/n.
 			c1 := graph.DivScalar(graph.Mul(graph.Mul(scale, inv), dgamma), n)
 			c2 := graph.DivScalar(graph.Mul(scale, dbeta), n)
-			dx := graph.Sub(graph.Mul(dy, bcast(scale)), graph.Add(graph.Mul(centered, bcast(c1)), bcast(c2)))
+			d := graph.Sub(graph.Mul(mean, c1), c2)
+			dx := graph.Add(graph.Sub(graph.Mul(dy, channelWise(scale, count)), graph.Mul(x2, channelWise(c1, count))),
+				channelWise(d, count))
 			return []*graph.Node{dx, dgamma, dbeta}
 		})
+	y = graph.Reshape(y2, dims...)
 
 	unbiased := variance
 	if count > 1 {
@@ -83,6 +90,24 @@ func BatchNorm(x, gamma, beta, runMean, runVar *graph.Node, training bool) (y, n
 	newMean = graph.StopGradient(graph.Add(graph.MulScalar(runMean, m), graph.MulScalar(mean, 1-m)))
 	newVar = graph.StopGradient(graph.Add(graph.MulScalar(runVar, m), graph.MulScalar(unbiased, 1-m)))
 	return y, newMean, newVar
+}
+
+// channelWise broadcasts the per-channel vector v [C] to [rows, C] with one
+// explicit BroadcastInDim whose rank differs from its operand's, so the Go
+// backend's ImplicitBroadcastFusion pass keeps it and the binary op that
+// consumes it runs its same-shape loop (measured: a [147456,32] Mul costs
+// about 40% less CPU this way than with an implicitly broadcast [1,32]).
+func channelWise(v *graph.Node, rows int) *graph.Node {
+	return graph.BroadcastPrefix(v, rows)
+}
+
+// channelSums returns Σ over rows of x [rows, C] as [C]: a product with a
+// ones vector, which the Go backend's matmul does about twice as fast as
+// ReduceSum over the leading axis.
+func channelSums(x *graph.Node) *graph.Node {
+	rows := x.Shape().Dimensions[0]
+	ones := graph.Ones(x.Graph(), shapes.Make(x.DType(), 1, rows))
+	return graph.Reshape(graph.DotGeneral(ones, []int{1}, nil, x, []int{0}, nil), x.Shape().Dimensions[1])
 }
 
 // GroupNorm normalises x [N,H,W,C] (or [N,C]) per sample over groups of C/groups
