@@ -55,11 +55,46 @@ func pool2D(name string, x *graph.Node, window, stride int, pad Padding, isMax b
 		// the VJPs (broadcast + indicator) are differentiable again.
 		r := graph.Reshape(x, n, h/window, window, w/window, window, c)
 		if isMax {
-			return graph.ReduceMax(r, 2, 4)
+			return tiledMaxPool(x, r)
 		}
 		return graph.ReduceMean(r, 2, 4)
 	}
 	return tapPool(x, geom, isMax)
+}
+
+// tiledMaxPool is the max over axes 2 and 4 of r, x reshaped to [N, H/k, k,
+// W/k, k, C], with a hand-written gradient (withVJP) that sends dy to every
+// tap equal to its window's maximum, as GoMLX's ReduceMax VJP does, but in
+// a few memory-speed passes: y and dy are spread back over the windows by
+// Concatenate (block copies; the Go backend's broadcasts walk a generic
+// per-element iterator), then one same-shape comparison and one Where.
+// GoMLX's VJP builds the mask from a broadcasting Sub and two Sign passes
+// and multiplies through the slow implicit-broadcast path. The formula is
+// made of differentiable ops of dy, so it differentiates again.
+func tiledMaxPool(x, r *graph.Node) *graph.Node {
+	k := r.Shape().Dimensions[2]
+	y := graph.ReduceMax(r, 2, 4)
+	return withVJP(graph.StopGradient(y), nil, []*graph.Node{x}, func(dy *graph.Node) []*graph.Node {
+		mask := graph.Equal(r, spreadWindows(y, k))
+		dr := graph.Where(mask, spreadWindows(dy, k), graph.ScalarZero(dy.Graph(), dy.DType()))
+		return []*graph.Node{graph.Reshape(dr, x.Shape().Dimensions...)}
+	})
+}
+
+// spreadWindows repeats v [N, H', W', C] over k×k windows, returning
+// [N, H', k, W', k, C], with two Concatenates of k copies.
+func spreadWindows(v *graph.Node, k int) *graph.Node {
+	d := v.Shape().Dimensions
+	v = graph.Reshape(v, d[0], d[1], 1, d[2], 1, d[3])
+	copies := make([]*graph.Node, k)
+	for i := range copies {
+		copies[i] = v
+	}
+	v = graph.Concatenate(copies, 4)
+	for i := range copies {
+		copies[i] = v
+	}
+	return graph.Concatenate(copies, 2)
 }
 
 // tapPool pools overlapping or border-overhanging windows: the window taps are
