@@ -27,11 +27,11 @@ var ErrXLAUnavailable = errors.New("XLA backend unavailable")
 
 // xlaInstallHelp tells a user how to get the XLA PJRT plugin; it is part of
 // every ErrXLAUnavailable error.
-const xlaInstallHelp = `install the PJRT plugin with
-    go run github.com/gomlx/go-xla/cmd/pjrt_installer@v0.4.1   (pick "cpu" or "cuda")
-or point PJRT_PLUGIN_LIBRARY_PATH at the folder holding pjrt_c_api_<name>_plugin.so;
-set GOMLX_NO_AUTO_INSTALL= (empty) and FERNB_XLA_AUTOINSTALL=1 to let go-xla download it itself,
-or unset GOMLX_BACKEND to use the pure-Go backend`
+const xlaInstallHelp = `to install it, on a machine with network access run once
+    FERNB_XLA_AUTOINSTALL=1 GOMLX_BACKEND=xla:cuda fernb env     (or xla:cpu)
+which lets go-xla's installer (github.com/gomlx/go-xla/installer) download the plugin,
+or point PJRT_PLUGIN_LIBRARY_PATH at a folder holding pjrt_c_api_<name>_plugin.so;
+docker/Dockerfile.cuda does this at image build time. Unset GOMLX_BACKEND to use the pure-Go backend`
 
 // xlaNew is set by backend_xla.go when XLA is compiled in.
 var xlaNew func(config string) (compute.Backend, error)

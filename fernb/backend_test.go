@@ -45,7 +45,7 @@ func TestNewBackendXLAMissingPluginIsClear(t *testing.T) {
 	if !errors.Is(err, ErrXLAUnavailable) {
 		t.Fatalf("error does not wrap ErrXLAUnavailable: %v", err)
 	}
-	for _, want := range []string{"xla:cuda", "pjrt_installer", "PJRT_PLUGIN_LIBRARY_PATH"} {
+	for _, want := range []string{"xla:cuda", "FERNB_XLA_AUTOINSTALL=1", "PJRT_PLUGIN_LIBRARY_PATH"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
