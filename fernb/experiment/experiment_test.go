@@ -307,4 +307,34 @@ func TestPipelineTiny(t *testing.T) {
 	if res2.Distill.Dir != res.Distill.Dir || res2.Selection.Manifest != res.Selection.Manifest {
 		t.Error("re-run did not reuse the VAS and DAS")
 	}
+
+	// Another margin re-selects from the cached pool scores.
+	st0, err := os.Stat(p2.ScoresPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Selection.Margin = 0.02
+	p3, err := NewPipeline(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p3.Close()
+	if err := p3.Select(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st1, err := os.Stat(p3.ScoresPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p3.ScoresPath != p2.ScoresPath || !st1.ModTime().Equal(st0.ModTime()) || st1.Size() != st0.Size() {
+		t.Errorf("new margin rescored the pool: %s (%v) vs %s (%v)", p3.ScoresPath, st1.ModTime(), p2.ScoresPath, st0.ModTime())
+	}
+	if p3.Manifest == p2.Manifest {
+		t.Error("new margin reused the old manifest")
+	}
+	for _, e := range p3.VASItems {
+		if e.Margin < 0.02 {
+			t.Errorf("entry %s kept with margin %v < 0.02", e.Ref, e.Margin)
+		}
+	}
 }

@@ -215,10 +215,10 @@ func (p *Pipeline) SelectedFigure(perClass int) (*plot.Figure, error) {
 // QualityFigure draws the precision of the pseudo-labels against the margin
 // (pools with a hidden truth, such as the synthetic one).
 func (p *Pipeline) QualityFigure() (*plot.Figure, *omni.Report, error) {
-	if p.Manifest == "" {
+	if p.ScoresPath == "" {
 		return nil, nil, errors.New("experiment: run the selection first (Select)")
 	}
-	r, err := omni.Quality([]string{omni.ScoresPath(p.Manifest)}, omni.ReportConfig{})
+	r, err := omni.Quality([]string{p.ScoresPath}, omni.ReportConfig{})
 	if err != nil {
 		return nil, nil, err
 	}

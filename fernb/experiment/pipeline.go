@@ -47,10 +47,12 @@ type Pipeline struct {
 	// The selection, after Select.
 	Centroids *omni.CentroidSet
 	Manifest  string
-	VASHeader *omni.Header
-	VASItems  []omni.Entry
-	VAS       *dataset.Tensors
-	selInfo   *SelectionInfo
+	// ScoresPath holds every pool image's similarities (any margin).
+	ScoresPath string
+	VASHeader  *omni.Header
+	VASItems   []omni.Entry
+	VAS        *dataset.Tensors
+	selInfo    *SelectionInfo
 
 	// The distillation, after Distill.
 	DAS        *distill.DAS
@@ -290,11 +292,15 @@ func (p *Pipeline) Select(ctx context.Context) error {
 	t0 := time.Now()
 	defer p.timed("selection", t0)
 	s := p.Cfg.Setup
-	dir := p.cache("vas-" + key(p.PrimitiveDir, s.Pool, p.Cfg.Selection))
+	// Scores depend on the model and the pool only; each selection rule
+	// gets its own manifest from them, so trying another margin does not
+	// embed the pool again.
+	dir := p.cache("vas-" + key(p.PrimitiveDir, s.Pool))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("experiment: %w", err)
 	}
-	p.Manifest = filepath.Join(dir, "vas.jsonl")
+	p.ScoresPath = filepath.Join(dir, "pool.scores.jsonl")
+	p.Manifest = filepath.Join(dir, "vas-"+key(p.Cfg.Selection)+".jsonl")
 	emb := omni.NewModelEmbedder(p.Primitive, 0)
 	p.progress(Event{Stage: "selection: anchor centroids"})
 	cent, err := omni.TensorsCentroids(ctx, emb, p.Anchor, 0)
@@ -315,15 +321,14 @@ func (p *Pipeline) Select(ctx context.Context) error {
 			}
 		}
 		total := p.poolCount
-		_, err = omni.Run(ctx, dp, emb, omni.RunConfig{
-			ScoreConfig: omni.ScoreConfig{Centroids: cent, Model: p.PrimitiveDir, Anchor: s.Anchor.String(),
-				Progress: func(sp omni.ScoreProgress) {
-					p.progress(Event{Stage: "selection: scoring the pool", Step: int(sp.Consumed), Steps: total})
-				}},
-			Selection: p.Cfg.Selection,
-			Out:       p.Manifest,
-		})
+		_, err = omni.ScorePool(ctx, dp, emb, p.ScoresPath, omni.ScoreConfig{Centroids: cent, Model: p.PrimitiveDir, Anchor: s.Anchor.String(),
+			Progress: func(sp omni.ScoreProgress) {
+				p.progress(Event{Stage: "selection: scoring the pool", Step: int(sp.Consumed), Steps: total})
+			}})
 		if err != nil {
+			return fmt.Errorf("experiment: scoring the pool: %w", err)
+		}
+		if _, err := omni.SelectScores(p.ScoresPath, p.Manifest, p.Cfg.Selection); err != nil {
 			return fmt.Errorf("experiment: selection: %w", err)
 		}
 	}
