@@ -100,7 +100,7 @@ func (b *builder) convBNPoolReLU(convName, bnName, poolName string, k, cout, str
 		scale, shift := foldBN(p[g], p[be], p[m], p[v])
 		kernel := graph.Mul(p[kname], graph.Reshape(scale, 1, 1, 1, cout))
 		y := pool(p, nn.Conv2D(x, kernel, nil, stride, nn.Same), false, nil)
-		return nn.ReLU(graph.Add(y, graph.Reshape(shift, 1, 1, 1, cout)))
+		return nn.ReLU(nn.AddChannels(y, shift))
 	}
 }
 

@@ -192,11 +192,7 @@ func im2colConv(x, kernel, bias *graph.Node, geom geometry) *graph.Node {
 	// matmul layout; StopGradient on the (single-use) product, not on cols,
 	// so the backend need not copy cols for an Identity node.
 	y := graph.StopGradient(graph.DotGeneral(cols, []int{1}, nil, graph.Transpose(k2, 0, 1), []int{1}, nil))
-	var bias1 *graph.Node
-	if bias != nil {
-		bias1 = graph.Reshape(bias, 1, cout)
-	}
-	y = withVJP(y, bias1, []*graph.Node{x, kernel}, func(dy *graph.Node) []*graph.Node {
+	y = withVJP(y, bias, []*graph.Node{x, kernel}, func(dy *graph.Node) []*graph.Node {
 		// dx: dcols = dy·k2ᵀ ([M, K], both operands in the matmul's native
 		// layouts), folded back onto the image.
 		dcols := graph.DotGeneral(dy, []int{1}, nil, k2, []int{1}, nil)

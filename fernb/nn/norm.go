@@ -66,7 +66,7 @@ func BatchNorm(x, gamma, beta, runMean, runVar *graph.Node, training bool) (y, n
 	// op-by-op VJP of the normalisation takes about twice the passes over x
 	// on the Go backend. The formula below is built from differentiable ops
 	// of x, gamma and dy, so it differentiates again.
-	y2 := withVJP(graph.StopGradient(graph.Mul(x2, channelWise(scale, count))), graph.StopGradient(channelWise(shift, count)),
+	y2 := withVJP(graph.StopGradient(graph.Mul(x2, channelWise(scale, count))), graph.StopGradient(shift),
 		[]*graph.Node{x2, gamma, beta}, func(dy *graph.Node) []*graph.Node {
 			dbeta := channelSums(dy)
 			// dγ = Σ dy·x̂ = inv·(Σ dy·x − mean·Σ dy).

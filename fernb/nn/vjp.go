@@ -22,9 +22,11 @@ import (
 // one per layer instance, not in the package.
 //
 // yStopped must already carry no gradient to the inputs (e.g. be wrapped in
-// graph.StopGradient); bias, if not nil, is added to y after the zero term
-// is folded into it, so it costs no extra pass over y. The result has y's
-// shape.
+// graph.StopGradient); bias, if not nil, is a vector over y's last axis
+// (differentiated by GoMLX as usual, unless the caller stops it) added to y
+// after the zero term is folded into it, so
+// it costs no extra pass over y; it is broadcast explicitly (channelWise),
+// the Go backend's fast form. The result has y's shape.
 func withVJP(yStopped *graph.Node, bias *graph.Node, inputs []*graph.Node, vjp func(dy *graph.Node) []*graph.Node) *graph.Node {
 	var dy, dyUsed *graph.Node
 	var grads []*graph.Node
@@ -51,7 +53,8 @@ func withVJP(yStopped *graph.Node, bias *graph.Node, inputs []*graph.Node, vjp f
 	}
 	zero = graph.MulScalar(zero, 0)
 	if bias != nil {
-		zero = graph.Add(bias, zero)
+		d := yStopped.Shape().Dimensions
+		zero = graph.BroadcastPrefix(graph.Add(bias, zero), d[:len(d)-1]...)
 	}
 	y := graph.Add(yStopped, zero)
 	return graph.IdentityWithCustomGradient(y, func(_, v *graph.Node) *graph.Node {
