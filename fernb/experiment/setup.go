@@ -210,6 +210,9 @@ func FindData(dir, key string) (Source, error) {
 		tried = append(tried, p)
 		if _, err := os.Stat(p); err == nil {
 			c.Path, c.Name = p, displayName[key]
+			if key == "msceleb" && c.Format == "pool" {
+				c.Name = "face pool " + filepath.Base(p) + " (in place of MS-Celeb-1M)"
+			}
 			return c, nil
 		}
 	}
