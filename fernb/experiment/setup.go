@@ -176,12 +176,12 @@ var ErrDataMissing = errors.New("data set not found")
 // candidates are the places, relative to a data directory, where each data
 // set is looked for (a directory, an archive or a file), with its format.
 var candidates = map[string][]Source{
-	"rafdb":   {{Format: "rafdb", Path: "RAF-DB"}, {Format: "rafdb", Path: "rafdb"}, {Format: "rafdb", Path: "basic"}, {Format: "rafdb", Path: "rafdb.zip"}, {Format: "rafdb", Path: "rafdb.tar"}},
+	"rafdb":   {{Format: "rafdb", Path: "RAF-DB"}, {Format: "rafdb", Path: "rafdb"}, {Format: "rafdb", Path: "basic"}, {Format: "rafdb", Path: "rafdb.zip"}, {Format: "rafdb", Path: "basic.zip"}, {Format: "rafdb", Path: "rafdb.tar"}},
 	"fer2013": {{Format: "fer2013csv", Path: "fer2013/fer2013.csv"}, {Format: "fer2013csv", Path: "fer2013.csv"}, {Format: "folder", Path: "fer2013"}, {Format: "folder", Path: "fer2013.tar"}, {Format: "folder", Path: "fer2013-dev.tar"}},
 	"ckplus":  {{Format: "ckplus", Path: "CK+"}, {Format: "ckplus", Path: "ckplus"}, {Format: "ckplus", Path: "ckplus.zip"}},
 	"jaffe":   {{Format: "jaffe", Path: "jaffe"}, {Format: "jaffe", Path: "JAFFE"}, {Format: "jaffe", Path: "jaffe.zip"}},
 	"mmi":     {{Format: "mmi", Path: "mmi"}, {Format: "mmi", Path: "MMI"}},
-	"msceleb": {{Format: "recordio", Path: "ms-celeb-1m"}, {Format: "recordio", Path: "msceleb"}, {Format: "recordio", Path: "faces_emore"},
+	"msceleb": {{Format: "recordio", Path: "ms-celeb-1m"}, {Format: "recordio", Path: "msceleb"}, {Format: "recordio", Path: "faces_emore"}, {Format: "recordio", Path: "ms1m"},
 		{Format: "pool", Path: "pool"}, {Format: "pool", Path: "pool.tar"}, {Format: "pool", Path: "pool.tar.gz"}, {Format: "pool", Path: "pool.zip"}},
 }
 
@@ -191,13 +191,13 @@ var displayName = map[string]string{"rafdb": "RAF-DB", "fer2013": "FER-2013", "c
 // msceleb) in dir and returns where it is, or an error wrapping
 // ErrDataMissing that lists the places it looked. The first match wins:
 //
-//	RAF-DB       RAF-DB/, rafdb/, basic/, rafdb.zip, rafdb.tar      (format rafdb)
+//	RAF-DB       RAF-DB/, rafdb/, basic/, rafdb.zip, basic.zip, rafdb.tar (format rafdb)
 //	FER-2013     fer2013/fer2013.csv, fer2013.csv                   (fer2013csv)
 //	             fer2013/, fer2013.tar, fer2013-dev.tar             (folder: split/class/image)
 //	CK+          CK+/, ckplus/, ckplus.zip                          (ckplus)
 //	JAFFE        jaffe/, JAFFE/, jaffe.zip                          (jaffe)
 //	MMI          mmi/, MMI/                                         (mmi)
-//	MS-Celeb-1M  ms-celeb-1m/, msceleb/, faces_emore/               (recordio: train.rec + train.idx)
+//	MS-Celeb-1M  ms-celeb-1m/, msceleb/, faces_emore/, ms1m/        (recordio: train.rec + train.idx)
 //	             pool/, pool.tar, pool.tar.gz, pool.zip             (pool: any images, e.g. UTKFace)
 func FindData(dir, key string) (Source, error) {
 	cands, ok := candidates[key]
