@@ -56,8 +56,9 @@ func BatchNorm(x, gamma, beta, runMean, runVar *graph.Node, training bool) (y, n
 	// Batch statistics from one product each: mean = Σx/n and the biased
 	// variance E[x²] - mean² (clamped at 0 against rounding), which needs no
 	// centred copy of x.
-	mean := graph.DivScalar(channelSums(x2), n)
-	variance := graph.Max(graph.Sub(graph.DivScalar(channelSums(graph.Mul(x2, x2)), n), graph.Mul(mean, mean)),
+	sumX, sumX2 := channelSums2(x2, graph.Mul(x2, x2))
+	mean := graph.DivScalar(sumX, n)
+	variance := graph.Max(graph.Sub(graph.DivScalar(sumX2, n), graph.Mul(mean, mean)),
 		graph.ScalarZero(x.Graph(), x.DType()))
 	inv := invSqrt(graph.AddScalar(variance, NormEpsilon))
 	scale := graph.Mul(gamma, inv)
@@ -68,9 +69,9 @@ func BatchNorm(x, gamma, beta, runMean, runVar *graph.Node, training bool) (y, n
 	// of x, gamma and dy, so it differentiates again.
 	y2 := withVJP(graph.StopGradient(graph.Mul(x2, channelWise(scale, count))), graph.StopGradient(shift),
 		[]*graph.Node{x2, gamma, beta}, func(dy *graph.Node) []*graph.Node {
-			dbeta := channelSums(dy)
+			dbeta, sumDyX := channelSums2(dy, graph.Mul(dy, x2))
 			// dγ = Σ dy·x̂ = inv·(Σ dy·x − mean·Σ dy).
-			dgamma := graph.Mul(graph.Sub(channelSums(graph.Mul(dy, x2)), graph.Mul(mean, dbeta)), inv)
+			dgamma := graph.Mul(graph.Sub(sumDyX, graph.Mul(mean, dbeta)), inv)
 			// dx = scale·(dy − dβ/n − x̂·dγ/n) = dy·scale − x·c1 + (mean·c1 − c2)
 			// with c1 = scale·inv·dγ/n, c2 = scale·dβ/n.
 			c1 := graph.DivScalar(graph.Mul(graph.Mul(scale, inv), dgamma), n)
@@ -101,13 +102,21 @@ func channelWise(v *graph.Node, rows int) *graph.Node {
 	return graph.BroadcastPrefix(v, rows)
 }
 
-// channelSums returns Σ over rows of x [rows, C] as [C]: a product with a
-// ones vector, which the Go backend's matmul does about twice as fast as
-// ReduceSum over the leading axis.
-func channelSums(x *graph.Node) *graph.Node {
-	rows := x.Shape().Dimensions[0]
-	ones := graph.Ones(x.Graph(), shapes.Make(x.DType(), 1, rows))
-	return graph.Reshape(graph.DotGeneral(ones, []int{1}, nil, x, []int{0}, nil), x.Shape().Dimensions[1])
+// channelSums2 returns Σ over rows of a and of b (both [rows, C]) as two
+// [C] vectors: one batched product of a ones vector with a and b stacked
+// (a block copy), which the Go backend's matmul does about twice as fast as
+// ReduceSum over the leading axis. One product rather than two also keeps
+// the number of matmuls the parallel executor can have in flight at once
+// low: matmuls that start together on a full worker pool can wait on each
+// other forever (compute v0.1.3's Pool.Saturate).
+func channelSums2(a, b *graph.Node) (sumA, sumB *graph.Node) {
+	rows, c := a.Shape().Dimensions[0], a.Shape().Dimensions[1]
+	ab := graph.Concatenate([]*graph.Node{graph.Reshape(a, 1, rows, c), graph.Reshape(b, 1, rows, c)}, 0)
+	ones := graph.Ones(a.Graph(), shapes.Make(a.DType(), 2, 1, rows))
+	sums := graph.DotGeneral(ones, []int{2}, []int{0}, ab, []int{1}, []int{0}) // [2, 1, C]
+	sumA = graph.Reshape(graph.Slice(sums, graph.AxisElem(0)), c)
+	sumB = graph.Reshape(graph.Slice(sums, graph.AxisElem(1)), c)
+	return sumA, sumB
 }
 
 // GroupNorm normalises x [N,H,W,C] (or [N,C]) per sample over groups of C/groups
