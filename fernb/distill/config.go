@@ -66,7 +66,7 @@ type Config struct {
 	// label present in the real set, in label order.
 	Classes []fernb.Label `json:"-"`
 	// Model is the inner network (default fer-cnn at the real images' size;
-	// NumClasses is always len(Classes), Dropout always 0).
+	// NumClasses is always len(Classes) (at least 2), Dropout always 0).
 	Model models.Config `json:"model"`
 
 	// Iterations is the number of outer iterations (default 100 for DD,
@@ -132,7 +132,10 @@ func (c Config) WithDefaults(h, w, ch int) Config {
 	if c.Model.Channels == 0 {
 		c.Model.Channels = ch
 	}
-	c.Model.NumClasses = len(c.Classes)
+	// The inner network classifies the distilled classes; DM only uses its
+	// features, so a single-class DM run still gets a (two-way) head that the
+	// models registry accepts.
+	c.Model.NumClasses = max(len(c.Classes), 2)
 	c.Model.Dropout = 0
 	if c.Method == DD {
 		if c.Iterations == 0 {
@@ -190,8 +193,11 @@ func (c Config) validate() error {
 	if c.IPC < 1 {
 		errs = append(errs, fmt.Errorf("IPC=%d, want >= 1", c.IPC))
 	}
-	if len(c.Classes) < 2 {
-		errs = append(errs, fmt.Errorf("%d classes, want >= 2", len(c.Classes)))
+	// DM matches each class on its own, so a VAS that covers a single class
+	// still distils (into that class's images); DD's cross-entropy needs at
+	// least two classes to say anything.
+	if minClasses := map[Method]int{DD: 2, DM: 1}[c.Method]; len(c.Classes) < minClasses {
+		errs = append(errs, fmt.Errorf("%d classes, want >= %d for %s", len(c.Classes), minClasses, c.Method))
 	}
 	seen := map[fernb.Label]bool{}
 	for _, l := range c.Classes {

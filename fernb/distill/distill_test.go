@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/fernb/fernb/fernb"
@@ -335,5 +336,25 @@ func TestDDFixedInit(t *testing.T) {
 			t.Errorf("iteration %d: loss at θ0 %.4f differs from iteration 1's %.4f by more than batch noise: θ0 not fixed?", s.Iteration, s.Before, h[0].Before)
 			break
 		}
+	}
+}
+
+// TestSingleClassVAS: a VAS that covers one class (a weak primitive learner
+// with a strict margin) still distils with DM, into that class's images,
+// while DD, whose cross-entropy needs two classes, says so.
+func TestSingleClassVAS(t *testing.T) {
+	b := goBackend(t)
+	real := bands(30, 12, 1, 6) // every image is class 0
+	cfg := Config{Method: DM, Model: tinyModel, Iterations: 5, RealPerClass: 10, Seed: 6}
+	res, err := Run(context.Background(), b, real, cfg, nil)
+	if err != nil {
+		t.Fatalf("DM on a single-class set: %v", err)
+	}
+	if res.DAS.Images.N != 1 || res.DAS.Images.Labels[0] != fernb.Label(0) {
+		t.Fatalf("DM on a single-class set gave %d images with labels %v, want 1 image of class 0", res.DAS.Images.N, res.DAS.Images.Labels)
+	}
+	cfg.Method = DD
+	if _, err := Run(context.Background(), b, real, cfg, nil); err == nil || !strings.Contains(err.Error(), "want >= 2 for dd") {
+		t.Fatalf("DD on a single-class set: got %v, want a config error asking for 2 classes", err)
 	}
 }
