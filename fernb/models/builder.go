@@ -144,7 +144,10 @@ func (b *builder) maxPool(name string, window, stride int) layerFn {
 	b.h, b.w = oh, ow
 	b.layers = append(b.layers, Layer{Name: name, Kind: "maxpool", OutH: oh, OutW: ow, OutC: b.c,
 		Details: fmt.Sprintf("%dx%d/%d", window, window, stride)})
-	return func(_ nn.Params, x *graph.Node, _ bool, _ nn.Params) *graph.Node {
+	return func(_ nn.Params, x *graph.Node, training bool, _ nn.Params) *graph.Node {
+		if !training {
+			return nn.MaxPool2DInference(x, window, stride, nn.Valid)
+		}
 		return nn.MaxPool2DWith(x, window, stride, nn.Valid)
 	}
 }

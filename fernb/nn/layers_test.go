@@ -177,6 +177,17 @@ func TestPoolMatchesNative(t *testing.T) {
 				if nGrad > 0 {
 					checkClose(t, "d/dx", ours[1], native[1], 1e-12)
 				}
+				if isMax {
+					// The inference form (no hand-written gradient) agrees
+					// in value and, through GoMLX's own VJP, in gradient.
+					inf := run(t, b, withGrads(nGrad, func(in []*graph.Node) *graph.Node {
+						return MaxPool2DInference(in[0], c.window, c.stride, c.pad)
+					}), x, r)
+					checkClose(t, "inference forward", inf[0], native[0], 0)
+					if nGrad > 0 {
+						checkClose(t, "inference d/dx", inf[1], native[1], 1e-12)
+					}
+				}
 				checkGradFD(t, b, "d/dx", func(x *graph.Node, rest []*graph.Node) *graph.Node {
 					var y *graph.Node
 					if isMax {
