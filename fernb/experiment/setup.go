@@ -149,12 +149,13 @@ func SyntheticConfig(outDir string, quick bool) Config {
 	// it with Adam at 0.01 rather than DM's 0.05: Adam steps every pixel by
 	// about the step size, so at 0.05 sixty iterations bury the face under
 	// high-frequency texture, while at 0.01 the images stay faces of their
-	// class. Measured on the wild test (seeds 1-3, then 4-6 re-running the
-	// whole pipeline): baseline 44.0 / 45.0, +DAS at 0.05 42.7 / 43.0, at
-	// 0.01 45.0 / 44.5; moving the images further (0.01 for 200 iterations)
-	// gave 40.7 on seeds 1-3. Noise-like DAS images cost wild accuracy,
-	// face-like ones do not; at this budget neither is a clear gain over the
-	// baseline (the seed-to-seed spread is 3-5 points).
+	// class. Wild-test accuracy, +DAS at 0.05 -> at 0.01 (baseline): seeds
+	// 1-3 42.3 -> 43.5 (44.5) at commit 824bc78; before the BatchNorm
+	// rewrite 96cd2f2, seeds 1-3 42.7 -> 45.0 (44.0) and seeds 4-6 (whole
+	// pipeline from seed 4) 43.0 -> 44.5 (45.0); moving the images further
+	// (200 iterations at 0.01) gave 40.7. Noise-like DAS images cost wild
+	// accuracy; face-like ones are no clear gain over the baseline either
+	// (the seed-to-seed spread is 3-5 points).
 	dc := distill.Config{Method: distill.DM, IPC: 1, Iterations: 60, RealPerClass: 16, Seed: 1,
 		Init: distill.InitReal, ImageLR: 0.01}
 	if quick {
