@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 
 	"github.com/fernb/fernb/fernb"
@@ -52,7 +51,7 @@ func (e *ModelEmbedder) Embed(ctx context.Context, x []float32, n int) ([]float3
 	err := e.Model.Infer(ctx, x, n, batch, func(start, count int, logits, feats []float32) error {
 		copy(e.feats[start*d:], feats)
 		for i := range count {
-			softmaxInto(logits[i*k:(i+1)*k], e.probs[(start+i)*k:(start+i+1)*k])
+			train.Softmax(logits[i*k:(i+1)*k], e.probs[(start+i)*k:(start+i+1)*k])
 		}
 		return nil
 	})
@@ -67,22 +66,6 @@ func growTo(b []float32, n int) []float32 {
 		return make([]float32, n)
 	}
 	return b[:n]
-}
-
-func softmaxInto(logits, out []float32) {
-	mx := float32(math.Inf(-1))
-	for _, v := range logits {
-		mx = max(mx, v)
-	}
-	var sum float64
-	for j, v := range logits {
-		e := math.Exp(float64(v - mx))
-		out[j] = float32(e)
-		sum += e
-	}
-	for j := range out {
-		out[j] = float32(float64(out[j]) / sum)
-	}
 }
 
 // PreprocessFor returns the preprocessing a checkpoint's images need: the

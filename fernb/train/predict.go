@@ -124,7 +124,7 @@ func (m *Model) Predict(ctx context.Context, data *dataset.Tensors, batch int) (
 		return nil, err
 	}
 	for i := 0; i < p.N; i++ {
-		softmax(p.Logits[i*k:(i+1)*k], p.Probs[i*k:(i+1)*k])
+		Softmax(p.Logits[i*k:(i+1)*k], p.Probs[i*k:(i+1)*k])
 		best := 0
 		for j := 1; j < k; j++ {
 			if p.Logits[i*k+j] > p.Logits[i*k+best] {
@@ -158,7 +158,10 @@ func (m *Model) Features(ctx context.Context, data *dataset.Tensors, batch int) 
 	return out, nil
 }
 
-func softmax(logits, out []float32) {
+// Softmax writes the probabilities of one row of logits into out (same
+// length), computed in float64 after subtracting the maximum so that large
+// logits neither overflow nor lose the small classes.
+func Softmax(logits, out []float32) {
 	mx := float32(math.Inf(-1))
 	for _, v := range logits {
 		mx = max(mx, v)
