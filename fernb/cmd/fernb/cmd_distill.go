@@ -107,18 +107,9 @@ func (d distillData) load(ctx context.Context, stderr io.Writer) (*dataset.Tenso
 		}
 		fmt.Fprintf(stderr, "no --manifest or --format given: distilling the synthetic default %q\n", path)
 	}
-	ds, err := dataset.Open(format, path, dataset.Options{})
-	if err != nil {
-		return nil, "", err
-	}
-	defer ds.Close()
-	items, err := ds.Split(*d.split)
-	if err != nil {
-		return nil, "", err
-	}
-	t, err := ds.Load(ctx, items, pre)
-	if ds.Report.Skipped() > 0 {
-		fmt.Fprint(stderr, ds.Report.String())
+	t, report, err := dataset.LoadTensors(ctx, format, path, *d.split, pre, dataset.Options{})
+	if report != nil && report.Skipped() > 0 {
+		fmt.Fprint(stderr, report.String())
 	}
 	if err != nil {
 		return nil, "", err

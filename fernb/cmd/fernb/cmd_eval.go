@@ -66,22 +66,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	pre.CacheDir = *cache
-	ds, err := dataset.Open(*format, *path, dataset.Options{})
-	if err != nil {
-		return err
-	}
-	defer ds.Close()
-	items, err := ds.Split(*split)
-	if err != nil {
-		return err
-	}
-	data, err := ds.Load(ctx, items, pre)
+	data, report, err := dataset.LoadTensors(ctx, *format, *path, *split, pre, dataset.Options{})
 	if err != nil {
 		return fmt.Errorf("eval: loading %s: %w", *path, err)
 	}
-	skipped := ds.Report.Skipped()
+	skipped := report.Skipped()
 	if skipped > 0 {
-		fmt.Fprintf(stderr, "eval: %d image(s) could not be read:\n%s", skipped, ds.Report.String())
+		fmt.Fprintf(stderr, "eval: %d image(s) could not be read:\n%s", skipped, report.String())
 	}
 	ev, err := m.Evaluate(ctx, data, *batch)
 	if err != nil {
