@@ -1,6 +1,7 @@
 package distill
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -137,44 +138,21 @@ func (c Config) WithDefaults(h, w, ch int) Config {
 	// models registry accepts.
 	c.Model.NumClasses = max(len(c.Classes), 2)
 	c.Model.Dropout = 0
+	// Zero fields take the method's defaults (cmp.Or keeps a set value).
 	if c.Method == DD {
-		if c.Iterations == 0 {
-			c.Iterations = 100
-		}
-		if c.Steps == 0 {
-			c.Steps = 10
-		}
-		if c.Epochs == 0 {
-			c.Epochs = 1
-		}
-		if c.InitLR == 0 {
-			c.InitLR = 0.02
-		}
-		if c.LRLR == 0 {
-			c.LRLR = 0.01
-		}
-		if c.ImageLR == 0 {
-			c.ImageLR = 0.01
-		}
-		if c.RealPerClass == 0 {
-			c.RealPerClass = 8
-		}
-		if c.Init == "" {
-			c.Init = InitNoise
-		}
+		c.Iterations = cmp.Or(c.Iterations, 100)
+		c.Steps = cmp.Or(c.Steps, 10)
+		c.Epochs = cmp.Or(c.Epochs, 1)
+		c.InitLR = cmp.Or(c.InitLR, 0.02)
+		c.LRLR = cmp.Or(c.LRLR, 0.01)
+		c.ImageLR = cmp.Or(c.ImageLR, 0.01)
+		c.RealPerClass = cmp.Or(c.RealPerClass, 8)
+		c.Init = cmp.Or(c.Init, InitNoise)
 	} else {
-		if c.Iterations == 0 {
-			c.Iterations = 200
-		}
-		if c.ImageLR == 0 {
-			c.ImageLR = 0.05
-		}
-		if c.RealPerClass == 0 {
-			c.RealPerClass = 32
-		}
-		if c.Init == "" {
-			c.Init = InitReal
-		}
+		c.Iterations = cmp.Or(c.Iterations, 200)
+		c.ImageLR = cmp.Or(c.ImageLR, 0.05)
+		c.RealPerClass = cmp.Or(c.RealPerClass, 32)
+		c.Init = cmp.Or(c.Init, InitReal)
 	}
 	if c.SnapshotEvery == 0 {
 		c.SnapshotEvery = max(1, c.Iterations/10)
