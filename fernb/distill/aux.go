@@ -118,6 +118,33 @@ func LoadVAS(ctx context.Context, manifest string, opt VASOptions) (*dataset.Ten
 	return out, len(want), nil
 }
 
+// LoadVASList is LoadVAS over a comma-separated list of manifests (one per
+// pool: selecting from several pools gives one manifest each), their images
+// concatenated in list order. PerClass applies to each manifest; the pool
+// overrides of opt only to a single manifest. The count is the total of
+// rows left out.
+func LoadVASList(ctx context.Context, manifests string, opt VASOptions) (*dataset.Tensors, int, error) {
+	list := strings.Split(manifests, ",")
+	if len(list) > 1 && (opt.PoolFormat != "" || opt.PoolPath != "") {
+		return nil, 0, fmt.Errorf("distill: %d VAS manifests: a pool override applies to one manifest only", len(list))
+	}
+	var out *dataset.Tensors
+	missing := 0
+	for _, m := range list {
+		t, n, err := LoadVAS(ctx, strings.TrimSpace(m), opt)
+		if err != nil {
+			return nil, 0, err
+		}
+		missing += n
+		if out == nil {
+			out = t
+		} else if err := out.Append(t); err != nil {
+			return nil, 0, fmt.Errorf("distill: VAS manifest %s: %w", m, err)
+		}
+	}
+	return out, missing, nil
+}
+
 // AuxOptions tunes how auxiliary samples join training.
 type AuxOptions struct {
 	// Ratio is, for a VAS, the fraction of every batch drawn from it
@@ -133,7 +160,8 @@ type AuxOptions struct {
 	VAS VASOptions
 }
 
-// Aux turns an --aux specification, "vas:MANIFEST" or "das:DIR", into the
+// Aux turns an --aux specification, "vas:MANIFEST[,MANIFEST...]" or
+// "das:DIR", into the
 // training set and train.Aux hook to pass to train.Fit: anchor + VAS mixes
 // Ratio x BatchSize pool images into every batch (train.AuxMix); anchor +
 // DAS appends the whole DAS to every batch (train.AuxAppend), or with
@@ -154,7 +182,7 @@ func Aux(ctx context.Context, spec string, anchor *dataset.Tensors, batchSize in
 		if vopt.Preprocess.Height == 0 && anchor != nil {
 			vopt.Preprocess = dataset.Preprocess{Height: anchor.H, Width: anchor.W, Channels: anchor.C}
 		}
-		vas, _, err := LoadVAS(ctx, path, vopt)
+		vas, _, err := LoadVASList(ctx, path, vopt)
 		if err != nil {
 			return nil, nil, err
 		}

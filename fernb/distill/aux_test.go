@@ -66,13 +66,29 @@ func TestLoadVASAndAux(t *testing.T) {
 		t.Errorf("LoadVAS found the manifest's images in another pool")
 	}
 
-	anchor := bands(20, 12, 3, 9)
-	tr, aux, err := Aux(ctx, "vas:"+manifest, anchor, 16, AuxOptions{Ratio: 0.25, VAS: VASOptions{Preprocess: pre}})
+	// Two manifests (two pools) concatenate in list order.
+	manifest2 := filepath.Join(dir, "vas2.jsonl")
+	if err := omni.WriteManifest(manifest2, h, entries[1:2]); err != nil {
+		t.Fatal(err)
+	}
+	both, _, err := LoadVASList(ctx, manifest+","+manifest2, VASOptions{Preprocess: pre})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr != anchor || aux.Mode != train.AuxMix || aux.PerBatch != 4 || aux.Set.N != 3 {
-		t.Errorf("vas aux: mode %s, %d per batch of 16, %d images; want mix, 4, 3", aux.Mode, aux.PerBatch, aux.Set.N)
+	if both.N != 4 || both.Refs[3] != all.Refs[5] || both.Labels[3] != fernb.Angry {
+		t.Errorf("LoadVASList: %d images, last %q %v; want 4, the second manifest's image last", both.N, both.Refs[both.N-1], both.Labels[both.N-1])
+	}
+	if _, _, err := LoadVASList(ctx, manifest+","+manifest2, VASOptions{Preprocess: pre, PoolPath: spec}); err == nil {
+		t.Errorf("LoadVASList took a pool override for two manifests")
+	}
+
+	anchor := bands(20, 12, 3, 9)
+	tr, aux, err := Aux(ctx, "vas:"+manifest+","+manifest2, anchor, 16, AuxOptions{Ratio: 0.25, VAS: VASOptions{Preprocess: pre}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr != anchor || aux.Mode != train.AuxMix || aux.PerBatch != 4 || aux.Set.N != 4 {
+		t.Errorf("vas aux: mode %s, %d per batch of 16, %d images; want mix, 4, 4", aux.Mode, aux.PerBatch, aux.Set.N)
 	}
 
 	// A DAS directory, written as Run writes it.

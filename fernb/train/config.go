@@ -51,6 +51,15 @@ type Config struct {
 	// be prepared the same way. Train does not apply it.
 	Normalization Normalization `json:"-"`
 
+	// Init, when set, is a checkpoint directory (written by Fit) whose
+	// network weights start this run instead of random ones: fine-tuning,
+	// or branching several variants (+VAS, +DAS) off one primitive learner
+	// so that they differ only in what they train on afterwards. The
+	// optimizer state and the epoch count start afresh. Ignored when the
+	// run resumes from its own CheckpointDir. The model and label order
+	// must match.
+	Init string `json:"init,omitempty"`
+
 	// Aux adds auxiliary samples (the selected VAS or distilled DAS images)
 	// to the training batches; nil trains on the training set alone.
 	Aux *Aux `json:"-"`

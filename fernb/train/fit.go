@@ -126,6 +126,12 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 		}
 	}
 
+	if cfg.Init != "" && !res.Resumed {
+		if err := initFrom(backend, store, net, cfg.Labels, cfg.Init); err != nil {
+			return nil, err
+		}
+	}
+
 	tr, err := newTrainer(backend, net, store, cfg)
 	if err != nil {
 		return nil, err
@@ -270,6 +276,31 @@ func compatible(old, now *Meta) error {
 	}
 	if old.Train.BatchSize != now.Train.BatchSize || old.Train.Epochs > now.Train.Epochs && !old.Complete {
 		return fmt.Errorf("batch %d / %d epochs there, %d / %d here", old.Train.BatchSize, old.Train.Epochs, now.Train.BatchSize, now.Train.Epochs)
+	}
+	return nil
+}
+
+// initFrom copies the network weights (trainable parameters and batch-norm
+// running statistics, not the optimizer state) of the checkpoint in dir
+// into store, after checking that it holds the same model and label order.
+func initFrom(backend compute.Backend, store *model.Store, net *models.Net, labels []fernb.Label, dir string) error {
+	src, err := LoadModel(backend, dir)
+	if err != nil {
+		return fmt.Errorf("train: init: %w", err)
+	}
+	want, got := net.Config, src.Net.Config
+	want.Dropout, got.Dropout = 0, 0 // dropout has no weights
+	if want != got {
+		return fmt.Errorf("train: init: %s holds model %+v, this run trains %+v", dir, got, want)
+	}
+	if fmt.Sprint(src.Labels) != fmt.Sprint(labels) {
+		return fmt.Errorf("train: init: %s has label order %v, this run %v", dir, src.Labels, labels)
+	}
+	for _, s := range net.Specs {
+		path := "/" + modelScope + "/" + s.Name
+		if _, err := src.Store.GetVariable(path).CloneToStore(store); err != nil {
+			return fmt.Errorf("train: init: copying %s from %s: %w", path, dir, err)
+		}
 	}
 	return nil
 }

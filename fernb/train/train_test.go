@@ -3,14 +3,17 @@ package train
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
 	"github.com/fernb/fernb/fernb/models"
 	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 func testBackend(t testing.TB) compute.Backend {
@@ -356,5 +359,66 @@ func TestFitLearnsSynthFaces(t *testing.T) {
 	last := res.History[len(res.History)-1]
 	if last.TrainAcc < 0.45 || last.ValAcc < 0.35 {
 		t.Errorf("synthetic faces: train acc %.3f, val acc %.3f; want > 0.45 and > 0.35 (chance 0.14)", last.TrainAcc, last.ValAcc)
+	}
+}
+
+// TestInit branches a run off a trained checkpoint: the copied weights are
+// the checkpoint's, a run started from them with a negligible learning rate
+// keeps the trained model's accuracy where a random start stays near
+// chance, and a checkpoint of another model is refused.
+func TestInit(t *testing.T) {
+	b := testBackend(t)
+	trainSet, valSet := bars(448, 16, 1), bars(140, 16, 2)
+	cfg := quickConfig()
+	cfg.CheckpointDir = t.TempDir()
+	ref, err := Fit(context.Background(), b, smallNet(t), trainSet, valSet, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refAcc := ref.History[len(ref.History)-1].ValAcc
+	if refAcc < 0.6 {
+		t.Fatalf("reference run did not learn: val acc %.3f", refAcc)
+	}
+
+	store := model.NewStore()
+	net := smallNet(t)
+	if err := initFrom(b, store, net, DefaultLabels(7), cfg.CheckpointDir); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range net.Specs {
+		path := "/" + modelScope + "/" + s.Name
+		got, want := store.GetVariable(path), ref.Model.Store.GetVariable(path)
+		if got == nil {
+			t.Fatalf("%s not copied", path)
+		}
+		g, w := got.MustValue().Value(), want.MustValue().Value()
+		if fmt.Sprint(g) != fmt.Sprint(w) {
+			t.Fatalf("%s: copied value differs from the checkpoint's", path)
+		}
+	}
+
+	still := Config{Epochs: 1, BatchSize: 32, LR: 1e-12, Seed: 7, NoFlip: true}
+	scratch, err := Fit(context.Background(), b, smallNet(t), trainSet, valSet, still, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	still.Init = cfg.CheckpointDir
+	branched, err := Fit(context.Background(), b, smallNet(t), trainSet, valSet, still, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sAcc, bAcc := scratch.History[0].ValAcc, branched.History[0].ValAcc
+	t.Logf("val acc: reference %.3f, branched %.3f, random start %.3f", refAcc, bAcc, sAcc)
+	if bAcc < refAcc-0.1 || sAcc > 0.4 {
+		t.Errorf("branched run val acc %.3f (reference %.3f), random start %.3f (chance 0.14)", bAcc, refAcc, sAcc)
+	}
+
+	other, _ := models.New(models.Config{Name: "fer-cnn", Height: 16, Width: 16, WidthMult: 0.5})
+	if _, err := Fit(context.Background(), b, other, trainSet, nil, still, nil); err == nil || !strings.Contains(err.Error(), "init") {
+		t.Errorf("init from another model's checkpoint: %v", err)
+	}
+	still.Labels = []fernb.Label{fernb.Happy, fernb.Sad, fernb.Angry, fernb.Fear, fernb.Disgust, fernb.Surprise, fernb.Neutral}
+	if _, err := Fit(context.Background(), b, smallNet(t), trainSet, nil, still, nil); err == nil || !strings.Contains(err.Error(), "label order") {
+		t.Errorf("init with another label order: %v", err)
 	}
 }

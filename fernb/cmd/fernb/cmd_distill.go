@@ -69,7 +69,7 @@ type distillData struct {
 
 func addDistillData(fs *flag.FlagSet) distillData {
 	return distillData{
-		manifest:   fs.String("manifest", "", "VAS manifest written by fernb select"),
+		manifest:   fs.String("manifest", "", "VAS manifest written by fernb select (comma-separated: several pools' manifests, concatenated)"),
 		poolFormat: fs.String("pool-format", "", "override the pool format named in the manifest header"),
 		poolPath:   fs.String("pool", "", "override the pool path named in the manifest header"),
 		perClass:   fs.Int("vas-per-class", 0, "use only the N most confident VAS images of each class (0: all)"),
@@ -89,7 +89,7 @@ func (d distillData) load(ctx context.Context, stderr io.Writer) (*dataset.Tenso
 		if *d.format != "" {
 			return nil, "", errors.New("give either --manifest or --format/--path, not both")
 		}
-		t, missing, err := distill.LoadVAS(ctx, *d.manifest, distill.VASOptions{PoolFormat: *d.poolFormat, PoolPath: *d.poolPath,
+		t, missing, err := distill.LoadVASList(ctx, *d.manifest, distill.VASOptions{PoolFormat: *d.poolFormat, PoolPath: *d.poolPath,
 			Preprocess: pre, PerClass: *d.perClass})
 		if err != nil {
 			return nil, "", err

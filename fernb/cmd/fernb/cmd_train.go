@@ -74,9 +74,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	auxMode := fs.String("aux-mode", "mix", `how auxiliary samples enter batches: "mix" (--aux-per-batch of each batch) or "append" (all of them added to every batch)`)
 	auxPerBatch := fs.Int("aux-per-batch", 16, "with --aux-mode mix: auxiliary images per batch")
 	auxWeight := fs.Float64("aux-weight", 1, "loss weight of auxiliary images")
-	auxSpec := fs.String("aux", "", "auxiliary samples: vas:MANIFEST (pool images selected by fernb select, mixed into every batch) or das:DIR (images distilled by fernb distill, appended to every batch)")
+	auxSpec := fs.String("aux", "", "auxiliary samples: vas:MANIFEST[,MANIFEST...] (pool images selected by fernb select, mixed into every batch) or das:DIR (images distilled by fernb distill, appended to every batch)")
 	auxRatio := fs.Float64("aux-ratio", 0.25, "with --aux vas:...: fraction of each batch drawn from the VAS")
 	dasExtra := fs.Bool("das-extra", false, "with --aux das:...: add the distilled images to the training set once instead of to every batch")
+	initDir := fs.String("init", "", "checkpoint directory whose weights start this run (fine-tuning; branching variants off one primitive learner); model, input, width, classes and normalisation then come from it")
 	quiet := fs.Bool("quiet", false, "no per-step progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -87,7 +88,29 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *out == "" {
 		return errors.New("train: --out DIR is required (the checkpoint directory)")
 	}
+	var initMeta *train.Meta
+	if *initDir != "" {
+		m, err := train.ReadMeta(*initDir)
+		if err != nil {
+			return fmt.Errorf("train: --init: %w", err)
+		}
+		initMeta = m
+		var clash []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "model", "input", "width", "classes", "mean", "std":
+				clash = append(clash, "--"+f.Name)
+			}
+		})
+		if len(clash) > 0 {
+			return fmt.Errorf("train: --init takes the model, input, classes and normalisation from %s; drop %s", *initDir, strings.Join(clash, ", "))
+		}
+	}
 	mcfg := models.Config{Name: *name, WidthMult: *width, Dropout: *dropout}
+	if initMeta != nil {
+		mcfg = initMeta.Model
+		mcfg.Dropout = *dropout
+	}
 	if *input != "" {
 		h, w, c, err := models.ParseInput(*input)
 		if err != nil {
@@ -100,6 +123,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	labels, err := parseClasses(*classes)
+	if initMeta != nil {
+		labels, err = initMeta.LabelOrder()
+	}
 	if err != nil {
 		return err
 	}
@@ -110,6 +136,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	pre := dataset.Preprocess{Height: mcfg.Height, Width: mcfg.Width, Channels: mcfg.Channels, Mean: mean, Std: std, CacheDir: *cache}
+	if initMeta != nil {
+		if pre, err = initMeta.Preprocess(); err != nil {
+			return err
+		}
+		pre.CacheDir = *cache
+	}
 	trainSet, valSet, note, err := loadTrainVal(ctx, *format, *path, *split, *valSplit, *valFrac, uint64(*seed), pre)
 	if err != nil {
 		return err
@@ -146,7 +178,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg := train.Config{Aux: aux, Epochs: *epochs, BatchSize: *batch, LR: *lr, Momentum: *momentum, WeightDecay: *wd, Nesterov: *nesterov,
 		DecayEvery: *decayEvery, DecayFactor: *decayFactor, NoFlip: *noFlip, Seed: *seed, Labels: labels,
-		CheckpointDir: *out, Normalization: train.NormalizationOf(pre)}
+		CheckpointDir: *out, Normalization: train.NormalizationOf(pre), Init: *initDir}
 	backend, err := fernb.NewBackend()
 	if err != nil {
 		return err
