@@ -29,6 +29,15 @@
 // nothing else, which is what lets `fernb eval` and the selection stage take
 // a checkpoint directory as their only description of a model.
 //
+// # Branching off a primitive learner
+//
+// Config.Init (`fernb train --init DIR`) starts a run from the weights of
+// another checkpoint instead of random ones, with a fresh optimizer and epoch
+// count. It is how the real-data comparison branches its variants: baseline,
+// +VAS and +DAS all continue one primitive learner (the model that selected
+// the VAS) for the same epochs with the same recipe, so that they differ
+// only in their training data. An anchor-only branch is the control.
+//
 // Every compiled graph has one shape: training drops the remainder of each
 // shuffled epoch (a different remainder every epoch), and inference pads the
 // last batch and discards the padding.

@@ -200,7 +200,7 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 		if valSet != nil {
 			t0 := time.Now()
 			progress(Progress{Stage: "validate", Epoch: st.Epoch + 1, Epochs: cfg.Epochs, Elapsed: time.Since(start)})
-			ev, err := m.evaluate(ctx, valSet, cfg.EvalBatchSize)
+			ev, err := m.evaluate(ctx, valSet, EvalOptions{Batch: cfg.EvalBatchSize})
 			if err != nil {
 				err = fmt.Errorf("train: validation after epoch %d: %w", st.Epoch+1, err)
 				if ctx.Err() != nil { // the epoch's training is done: keep it

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
@@ -209,6 +210,8 @@ type Evaluation struct {
 	Confusion  [][]int        `json:"confusion"`
 	Dropped    []DroppedClass `json:"dropped,omitempty"`
 	Unlabelled int            `json:"unlabelled,omitempty"`
+	// TTA names the test-time augmentation ("flip"), if any.
+	TTA string `json:"tta,omitempty"`
 }
 
 // Evaluate computes accuracy, per-class accuracy and the confusion matrix
@@ -218,14 +221,32 @@ type Evaluation struct {
 // 6-class set is not penalised for predicting the missing class), and both
 // are named in Evaluation.Dropped.
 func (m *Model) Evaluate(ctx context.Context, data *dataset.Tensors, batch int) (*Evaluation, error) {
-	return m.evaluate(ctx, data, batch)
+	return m.evaluate(ctx, data, EvalOptions{Batch: batch})
 }
 
-func (m *Model) evaluate(ctx context.Context, data *dataset.Tensors, batch int) (*Evaluation, error) {
+// EvalOptions tunes EvaluateWith.
+type EvalOptions struct {
+	// Batch is the inference batch (0: DefaultInferBatch).
+	Batch int
+	// Flip is test-time augmentation: each image's class probabilities are
+	// the mean of its own and its mirror image's (the training flips make
+	// both valid views). It doubles the inference cost.
+	Flip bool
+}
+
+// EvaluateWith is Evaluate with options.
+func (m *Model) EvaluateWith(ctx context.Context, data *dataset.Tensors, opt EvalOptions) (*Evaluation, error) {
+	return m.evaluate(ctx, data, opt)
+}
+
+func (m *Model) evaluate(ctx context.Context, data *dataset.Tensors, opt EvalOptions) (*Evaluation, error) {
 	if err := m.checkInput(data); err != nil {
 		return nil, err
 	}
 	ev := &Evaluation{}
+	if opt.Flip {
+		ev.TTA = "flip"
+	}
 	modelIdx := newClassIndex(m.Labels)
 	counts := map[fernb.Label]int{}
 	var keep []int
@@ -267,32 +288,58 @@ func (m *Model) evaluate(ctx context.Context, data *dataset.Tensors, batch int) 
 	for i := range ev.Confusion {
 		ev.Confusion[i] = make([]int, nc)
 	}
+	// probs[i*nc+c]: probability of shared class c for image i (softmax over
+	// the shared classes), averaged over the views.
 	k := m.Net.Config.NumClasses
-	var lossSum float64
-	logp := make([]float64, nc)
-	err := m.Infer(ctx, sub.X, sub.N, batch, func(start, count int, logits, _ []float32) error {
-		for i := 0; i < count; i++ {
-			row := logits[i*k : (i+1)*k]
-			mx := math.Inf(-1)
-			best := 0
-			for c, j := range shared {
-				if float64(row[j]) > mx {
-					mx, best = float64(row[j]), c
+	probs := make([]float64, sub.N*nc)
+	views := 1
+	addView := func(x []float32) error {
+		return m.Infer(ctx, x, sub.N, opt.Batch, func(start, count int, logits, _ []float32) error {
+			for i := 0; i < count; i++ {
+				row := logits[i*k : (i+1)*k]
+				p := probs[(start+i)*nc : (start+i+1)*nc]
+				mx := math.Inf(-1)
+				for _, j := range shared {
+					mx = max(mx, float64(row[j]))
+				}
+				var z float64
+				for _, j := range shared {
+					z += math.Exp(float64(row[j]) - mx)
+				}
+				for c, j := range shared {
+					p[c] += math.Exp(float64(row[j])-mx) / z
 				}
 			}
-			var z float64
-			for c, j := range shared {
-				logp[c] = float64(row[j]) - mx
-				z += math.Exp(logp[c])
-			}
-			truth := col[int(modelIdx[sub.Labels[start+i]])]
-			lossSum -= logp[truth] - math.Log(z)
-			ev.Confusion[truth][best]++
-		}
-		return nil
-	})
-	if err != nil {
+			return nil
+		})
+	}
+	if err := addView(sub.X); err != nil {
 		return nil, err
+	}
+	if opt.Flip {
+		flipped := slices.Clone(sub.X)
+		size := sub.ImageSize()
+		for i := 0; i < sub.N; i++ {
+			flipHWC(flipped[i*size:(i+1)*size], sub.H, sub.W, sub.C)
+		}
+		if err := addView(flipped); err != nil {
+			return nil, err
+		}
+		views = 2
+	}
+	var lossSum float64
+	for i := 0; i < sub.N; i++ {
+		p := probs[i*nc : (i+1)*nc]
+		best := 0
+		for c := range p {
+			p[c] /= float64(views)
+			if p[c] > p[best] {
+				best = c
+			}
+		}
+		truth := col[int(modelIdx[sub.Labels[i]])]
+		lossSum -= math.Log(max(p[truth], math.SmallestNonzeroFloat64))
+		ev.Confusion[truth][best]++
 	}
 	correct := 0
 	for c := range shared {

@@ -140,6 +140,53 @@ func TestFitLearns(t *testing.T) {
 	if math.Abs(float64(agree)/140-ev.Accuracy) > 1e-9 {
 		t.Errorf("Predict accuracy %d/140, Evaluate %v", agree, ev.Accuracy)
 	}
+	// Flip test-time augmentation: the mean of the probabilities of each
+	// image and its mirror, computed here from two Predict calls. The
+	// images are made asymmetric (right half darkened) so the views differ.
+	asym := valSet.Subset(seqInts(valSet.N))
+	for i := 0; i < asym.N; i++ {
+		img := asym.Image(i)
+		for y := 0; y < 16; y++ {
+			for x := 8; x < 16; x++ {
+				img[y*16+x] *= 0.5
+			}
+		}
+	}
+	mirror := asym.Subset(seqInts(asym.N))
+	for i := 0; i < mirror.N; i++ {
+		flipHWC(mirror.Image(i), 16, 16, 1)
+	}
+	pa, err := m.Predict(ctx, asym, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := m.Predict(ctx, mirror, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipRight, differ := 0, 0
+	for i := 0; i < asym.N; i++ {
+		best, bestP := 0, -1.0
+		for c := range 7 {
+			if v := float64(pa.Row(i)[c]+pm.Row(i)[c]) / 2; v > bestP {
+				best, bestP = c, v
+			}
+			if math.Abs(float64(pa.Row(i)[c]-pm.Row(i)[c])) > 1e-3 {
+				differ++
+			}
+		}
+		if fernb.Label(best) == asym.Labels[i] {
+			flipRight++
+		}
+	}
+	evFlip, err := m.EvaluateWith(ctx, asym, EvalOptions{Flip: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if differ == 0 || evFlip.TTA != "flip" || math.Abs(float64(flipRight)/140-evFlip.Accuracy) > 1e-9 {
+		t.Errorf("flip TTA accuracy %v (tta %q), two-view mean by hand %d/140; %d differing probabilities", evFlip.Accuracy, evFlip.TTA, flipRight, differ)
+	}
+
 	feats, err := m.Features(ctx, valSet, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -421,4 +468,12 @@ func TestInit(t *testing.T) {
 	if _, err := Fit(context.Background(), b, smallNet(t), trainSet, nil, still, nil); err == nil || !strings.Contains(err.Error(), "label order") {
 		t.Errorf("init with another label order: %v", err)
 	}
+}
+
+func seqInts(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }

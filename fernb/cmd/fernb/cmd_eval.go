@@ -43,6 +43,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	split := fs.String("split", "", `split to evaluate ("" or "all": every item)`)
 	batch := fs.Int("batch", train.DefaultInferBatch, "inference batch")
 	cache := fs.String("cache", "", "directory caching decoded images between runs")
+	flip := fs.Bool("flip", false, "test-time augmentation: average each image's class probabilities with its mirror image's")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -74,7 +75,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if skipped > 0 {
 		fmt.Fprintf(stderr, "eval: %d image(s) could not be read:\n%s", skipped, report.String())
 	}
-	ev, err := m.Evaluate(ctx, data, *batch)
+	ev, err := m.EvaluateWith(ctx, data, train.EvalOptions{Batch: *batch, Flip: *flip})
 	if err != nil {
 		return err
 	}
