@@ -91,7 +91,7 @@ esac
 if command -v gopls >/dev/null 2>&1 || [[ -x "$gobin/gopls" ]]; then
 	say "gopls found (GoNB uses it for auto-complete and contextual help)"
 else
-	say "optional: gopls is not installed; GoNB runs without it but offers no auto-complete. To add it: go install golang.org/x/tools/gopls@latest"
+	say "optional: gopls is not installed; GoNB runs without it but offers no auto-complete. To add it: go install golang.org/x/tools/gopls@v0.23.0 (an exact version: some module proxies refuse @latest)"
 fi
 
 # --- 3. Kernelspec ------------------------------------------------------------
