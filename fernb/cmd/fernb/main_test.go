@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -130,5 +131,33 @@ func TestCommandTable(t *testing.T) {
 		if !seen[name] {
 			t.Errorf("command %q missing", name)
 		}
+	}
+}
+
+// TestTrainInit branches a run off a checkpoint through the CLI: the model
+// comes from the checkpoint, and flags that would contradict it are refused.
+func TestTrainInit(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base")
+	data := []string{"--path", "lab,n=70,seed=1", "--batch", "16", "--quiet"}
+	if _, stderr, err := runCLI(t, append([]string{"train", "--input", "24x24x1", "--width", "0.25", "--epochs", "1", "--out", base}, data...)...); err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	out, stderr, err := runCLI(t, append([]string{"train", "--init", base, "--epochs", "1", "--lr", "0.0001", "--out", filepath.Join(dir, "branch")}, data...)...)
+	if err != nil {
+		t.Fatalf("train --init: %v\n%s", err, stderr)
+	}
+	var sum struct {
+		Model struct {
+			Height    int     `json:"height"`
+			WidthMult float64 `json:"width_mult"`
+		} `json:"model"`
+	}
+	if err := json.Unmarshal([]byte(out), &sum); err != nil || sum.Model.Height != 24 || sum.Model.WidthMult != 0.25 {
+		t.Errorf("branch model %+v (%v), want the checkpoint's 24 px at width 0.25", sum.Model, err)
+	}
+	_, _, err = runCLI(t, append([]string{"train", "--init", base, "--width", "0.5", "--out", filepath.Join(dir, "bad")}, data...)...)
+	if err == nil || !strings.Contains(err.Error(), "--width") {
+		t.Errorf("--init with --width: %v, want a refusal naming --width", err)
 	}
 }
