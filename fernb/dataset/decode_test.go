@@ -149,6 +149,16 @@ func TestFlip(t *testing.T) {
 	if !reflect.DeepEqual(x.X, orig) {
 		t.Error("flip twice is not the identity")
 	}
+	x.Refs = []string{"a", "b", "c"}
+	c := x.Clone()
+	c.FlipHorizontal(0)
+	c.Labels[2], c.Refs[2], c.Subjects[2] = 5, "z", "s9"
+	if !reflect.DeepEqual(x.X, orig) || x.Labels[2] == 5 || x.Refs[2] != "c" || x.Subjects[2] != "" {
+		t.Error("Clone shares storage with the original")
+	}
+	if !reflect.DeepEqual(c.Image(1), x.Image(1)) || c.N != 3 || c.W != 3 {
+		t.Error("Clone does not copy the images and shape")
+	}
 	a, b := NewTensors(50, 2, 2, 1), NewTensors(50, 2, 2, 1)
 	for i := range a.X {
 		a.X[i], b.X[i] = float32(i), float32(i)

@@ -3,6 +3,7 @@ package dataset
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/fernb/fernb/fernb"
 )
@@ -107,6 +108,16 @@ func (t *Tensors) Subset(idx []int) *Tensors {
 	return out
 }
 
+// Clone returns a copy of t that can be modified without touching t.
+func (t *Tensors) Clone() *Tensors {
+	out := *t
+	out.X = slices.Clone(t.X)
+	out.Labels = slices.Clone(t.Labels)
+	out.Refs = slices.Clone(t.Refs)
+	out.Subjects = slices.Clone(t.Subjects)
+	return &out
+}
+
 // Append adds the images of u (same H, W, C) to the end of t, e.g. the
 // auxiliary samples after the anchor set.
 func (t *Tensors) Append(u *Tensors) error {
@@ -147,12 +158,15 @@ func (t *Tensors) ClassCounts() [fernb.NumLabels + 1]int {
 
 // FlipHorizontal mirrors image i in place (left-right), the augmentation
 // used by the paper's training recipe.
-func (t *Tensors) FlipHorizontal(i int) {
-	img := t.Image(i)
-	c := t.C
-	for y := 0; y < t.H; y++ {
-		row := img[y*t.W*c : (y+1)*t.W*c]
-		for a, b := 0, t.W-1; a < b; a, b = a+1, b-1 {
+func (t *Tensors) FlipHorizontal(i int) { FlipImage(t.Image(i), t.H, t.W, t.C) }
+
+// FlipImage mirrors one h x w x c image (rows, then columns, channels
+// last) left-right in place: FlipHorizontal for an image that lives in a
+// batch buffer rather than in a Tensors.
+func FlipImage(img []float32, h, w, c int) {
+	for y := 0; y < h; y++ {
+		row := img[y*w*c : (y+1)*w*c]
+		for a, b := 0, w-1; a < b; a, b = a+1, b-1 {
 			for k := 0; k < c; k++ {
 				row[a*c+k], row[b*c+k] = row[b*c+k], row[a*c+k]
 			}

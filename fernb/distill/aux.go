@@ -202,7 +202,7 @@ func Aux(ctx context.Context, spec string, anchor *dataset.Tensors, batchSize in
 			return nil, nil, err
 		}
 		if opt.DASExtra {
-			merged := anchor.Subset(seq(anchor.N))
+			merged := anchor.Clone()
 			if err := merged.Append(das); err != nil {
 				return nil, nil, fmt.Errorf("distill: %s: %w", path, err)
 			}
@@ -211,14 +211,6 @@ func Aux(ctx context.Context, spec string, anchor *dataset.Tensors, batchSize in
 		return anchor, &train.Aux{Set: das, Mode: train.AuxAppend, Weight: weight}, nil
 	}
 	return nil, nil, fmt.Errorf("distill: --aux %q: unknown kind %q (want vas or das)", spec, kind)
-}
-
-func seq(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i
-	}
-	return out
 }
 
 // Setting is one arm of a comparison: a name ("baseline", "+VAS", "+DAS"),

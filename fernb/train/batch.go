@@ -116,7 +116,7 @@ func (b *batcher) fill(perm []int, epoch, step int) {
 		dst := b.x[slot*s : (slot+1)*s]
 		copy(dst, t.Image(img))
 		if b.flip && rng.IntN(2) == 1 {
-			flipHWC(dst, t.H, t.W, t.C)
+			dataset.FlipImage(dst, t.H, t.W, t.C)
 		}
 		b.y[slot], b.w[slot] = cls, w
 	}
@@ -138,18 +138,6 @@ func (b *batcher) fill(perm []int, epoch, step int) {
 		case AuxAppend:
 			for j, k := range b.auxIdx {
 				put(b.batch+j, a.Set, k, b.auxCls[j], w)
-			}
-		}
-	}
-}
-
-// flipHWC mirrors one HWC image left-right in place.
-func flipHWC(img []float32, h, w, c int) {
-	for y := 0; y < h; y++ {
-		row := img[y*w*c : (y+1)*w*c]
-		for a, z := 0, w-1; a < z; a, z = a+1, z-1 {
-			for k := 0; k < c; k++ {
-				row[a*c+k], row[z*c+k] = row[z*c+k], row[a*c+k]
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/fernb/fernb/fernb"
@@ -293,7 +294,7 @@ func initFrom(backend compute.Backend, store *model.Store, net *models.Net, labe
 	if want != got {
 		return fmt.Errorf("train: init: %s holds model %+v, this run trains %+v", dir, got, want)
 	}
-	if fmt.Sprint(src.Labels) != fmt.Sprint(labels) {
+	if !slices.Equal(src.Labels, labels) {
 		return fmt.Errorf("train: init: %s has label order %v, this run %v", dir, src.Labels, labels)
 	}
 	for _, s := range net.Specs {

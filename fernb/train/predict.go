@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
@@ -317,12 +316,11 @@ func (m *Model) evaluate(ctx context.Context, data *dataset.Tensors, opt EvalOpt
 		return nil, err
 	}
 	if opt.Flip {
-		flipped := slices.Clone(sub.X)
-		size := sub.ImageSize()
-		for i := 0; i < sub.N; i++ {
-			flipHWC(flipped[i*size:(i+1)*size], sub.H, sub.W, sub.C)
+		flipped := sub.Clone()
+		for i := 0; i < flipped.N; i++ {
+			flipped.FlipHorizontal(i)
 		}
-		if err := addView(flipped); err != nil {
+		if err := addView(flipped.X); err != nil {
 			return nil, err
 		}
 		views = 2

@@ -143,7 +143,7 @@ func TestFitLearns(t *testing.T) {
 	// Flip test-time augmentation: the mean of the probabilities of each
 	// image and its mirror, computed here from two Predict calls. The
 	// images are made asymmetric (right half darkened) so the views differ.
-	asym := valSet.Subset(seqInts(valSet.N))
+	asym := valSet.Clone()
 	for i := 0; i < asym.N; i++ {
 		img := asym.Image(i)
 		for y := 0; y < 16; y++ {
@@ -152,9 +152,9 @@ func TestFitLearns(t *testing.T) {
 			}
 		}
 	}
-	mirror := asym.Subset(seqInts(asym.N))
+	mirror := asym.Clone()
 	for i := 0; i < mirror.N; i++ {
-		flipHWC(mirror.Image(i), 16, 16, 1)
+		mirror.FlipHorizontal(i)
 	}
 	pa, err := m.Predict(ctx, asym, 0)
 	if err != nil {
@@ -468,12 +468,4 @@ func TestInit(t *testing.T) {
 	if _, err := Fit(context.Background(), b, smallNet(t), trainSet, nil, still, nil); err == nil || !strings.Contains(err.Error(), "label order") {
 		t.Errorf("init with another label order: %v", err)
 	}
-}
-
-func seqInts(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i
-	}
-	return out
 }

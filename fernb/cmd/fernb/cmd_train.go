@@ -122,9 +122,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	labels, err := parseClasses(*classes)
+	var labels []fernb.Label
 	if initMeta != nil {
 		labels, err = initMeta.LabelOrder()
+	} else {
+		labels, err = parseClasses(*classes)
 	}
 	if err != nil {
 		return err
