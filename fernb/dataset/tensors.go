@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 
@@ -193,4 +194,24 @@ func BatchIndices(n, size int, rng *rand.Rand) [][]int {
 		out = append(out, perm[lo:min(lo+size, n)])
 	}
 	return out
+}
+
+// ChannelStats returns the per-channel mean and (population) standard
+// deviation of t's pixel values: the fill value and brightness unit of
+// distillation's augmentation, the statistics a noise-initialised
+// synthetic image is drawn from.
+func (t *Tensors) ChannelStats() (mean, std []float32) {
+	sum, sq := make([]float64, t.C), make([]float64, t.C)
+	for i, v := range t.X {
+		sum[i%t.C] += float64(v)
+		sq[i%t.C] += float64(v) * float64(v)
+	}
+	n := float64(len(t.X) / t.C)
+	mean, std = make([]float32, t.C), make([]float32, t.C)
+	for c := range t.C {
+		m := sum[c] / n
+		mean[c] = float32(m)
+		std[c] = float32(math.Sqrt(max(sq[c]/n-m*m, 0)))
+	}
+	return mean, std
 }

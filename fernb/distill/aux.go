@@ -154,6 +154,10 @@ type AuxOptions struct {
 	// once per epoch, like any other image) instead of appending them to
 	// every batch (the default; see the package documentation for why).
 	DASExtra bool
+	// NoAugment trains on a DAS distilled with Config.DSA without
+	// Augment's transformations (by default they are applied to its images
+	// in every batch, DSA's protocol; DASExtra never applies them).
+	NoAugment bool
 	// Weight multiplies the auxiliary images' loss (default 1).
 	Weight float64
 	// VAS says where a manifest's images come from.
@@ -164,8 +168,9 @@ type AuxOptions struct {
 // "das:DIR", into the
 // training set and train.Aux hook to pass to train.Fit: anchor + VAS mixes
 // Ratio x BatchSize pool images into every batch (train.AuxMix); anchor +
-// DAS appends the whole DAS to every batch (train.AuxAppend), or with
-// DASExtra returns anchor ∪ DAS as the training set and no hook. The
+// DAS appends the whole DAS to every batch (train.AuxAppend; a DAS
+// distilled with DSA under Augment's transformations unless NoAugment), or
+// with DASExtra returns anchor ∪ DAS as the training set and no hook. The
 // returned training set is anchor itself unless DASExtra.
 func Aux(ctx context.Context, spec string, anchor *dataset.Tensors, batchSize int, opt AuxOptions) (*dataset.Tensors, *train.Aux, error) {
 	kind, path, ok := strings.Cut(spec, ":")
@@ -197,10 +202,11 @@ func Aux(ctx context.Context, spec string, anchor *dataset.Tensors, batchSize in
 		per = min(max(per, 1), batchSize-1)
 		return anchor, &train.Aux{Set: vas, Mode: train.AuxMix, PerBatch: per, Weight: weight}, nil
 	case "das":
-		das, err := LoadDAS(path)
+		d, err := ReadDAS(path)
 		if err != nil {
 			return nil, nil, err
 		}
+		das := d.Images
 		if opt.DASExtra {
 			merged := anchor.Clone()
 			if err := merged.Append(das); err != nil {
@@ -208,7 +214,11 @@ func Aux(ctx context.Context, spec string, anchor *dataset.Tensors, batchSize in
 			}
 			return merged, nil, nil
 		}
-		return anchor, &train.Aux{Set: das, Mode: train.AuxAppend, Weight: weight}, nil
+		a := &train.Aux{Set: das, Mode: train.AuxAppend, Weight: weight}
+		if d.DSA && !opt.NoAugment {
+			a.Augment = Augment(anchor.ChannelStats())
+		}
+		return anchor, a, nil
 	}
 	return nil, nil, fmt.Errorf("distill: --aux %q: unknown kind %q (want vas or das)", spec, kind)
 }

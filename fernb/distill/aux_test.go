@@ -111,6 +111,22 @@ func TestLoadVASAndAux(t *testing.T) {
 	if tr != anchor || aux == nil || aux.Mode != train.AuxAppend || aux.Set.N != 3 {
 		t.Errorf("das aux: want the anchor set and AuxAppend of 3 images")
 	}
+	if aux.Augment != nil {
+		t.Errorf("das aux: a DAS distilled without DSA got an augmentation hook")
+	}
+	// A DAS distilled under DSA says so and is trained on under it, unless
+	// NoAugment.
+	das.DSA = true
+	dsaDir := filepath.Join(dir, "das-dsa")
+	if err := WriteDAS(dsaDir, das); err != nil {
+		t.Fatal(err)
+	}
+	if _, aux, err = Aux(ctx, "das:"+dsaDir, anchor, 16, AuxOptions{}); err != nil || aux.Augment == nil {
+		t.Errorf("das aux of a DSA DAS: hook %v (%v), want one with Augment", aux, err)
+	}
+	if _, aux, err = Aux(ctx, "das:"+dsaDir, anchor, 16, AuxOptions{NoAugment: true}); err != nil || aux.Augment != nil {
+		t.Errorf("das aux of a DSA DAS with NoAugment: Augment set (%v)", err)
+	}
 	tr, aux, err = Aux(ctx, "das:"+dasDir, anchor, 16, AuxOptions{DASExtra: true})
 	if err != nil {
 		t.Fatal(err)

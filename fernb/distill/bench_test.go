@@ -37,7 +37,7 @@ func benchOuter(b *testing.B, cfg Config) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r, err := eng.runStep(st.Syn, st.RawLR, x, y, theta)
+		r, err := eng.runStep(st.Syn, st.RawLR, x, y, nil, theta)
 		finalizeAll(theta)
 		if err != nil {
 			b.Fatal(err)

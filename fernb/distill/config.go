@@ -101,8 +101,13 @@ type Config struct {
 	// DMBatchStats makes DM's networks normalise with batch statistics
 	// (DM's own code for BN networks) instead of their initial running
 	// statistics; see the package documentation.
-	DMBatchStats bool  `json:"dm_batch_stats,omitempty"`
-	Seed         int64 `json:"seed"`
+	DMBatchStats bool `json:"dm_batch_stats,omitempty"`
+	// DSA passes the real and synthetic images of every DM iteration
+	// through the same random transformation (differentiable Siamese
+	// augmentation, as DM's authors run it; see augment.go for the
+	// transformations and why). DM only.
+	DSA  bool  `json:"dsa,omitempty"`
+	Seed int64 `json:"seed"`
 
 	// OutDir, when set, receives the DAS (see WriteDAS), snapshots, the loss
 	// history and a resume checkpoint; a Run started on a directory holding
@@ -183,6 +188,9 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf("Classes: %v is invalid or repeated", l))
 		}
 		seen[l] = true
+	}
+	if c.DSA && c.Method != DM {
+		errs = append(errs, fmt.Errorf("DSA is implemented for DM only, not %s", c.Method))
 	}
 	if c.Iterations < 1 {
 		errs = append(errs, fmt.Errorf("Iterations=%d, want >= 1", c.Iterations))

@@ -65,7 +65,11 @@ type DAS struct {
 	Iteration int           `json:"iteration"`
 	Model     models.Config `json:"model"`
 	FixedInit bool          `json:"fixed_init,omitempty"`
-	Seed      int64         `json:"seed"`
+	// DSA says the images were distilled under differentiable Siamese
+	// augmentation (Config.DSA): train on them under Augment's
+	// transformations (Aux does so).
+	DSA  bool  `json:"dsa,omitempty"`
+	Seed int64 `json:"seed"`
 	// Min and Max are the real data's value range, in which the PNGs are
 	// drawn (values outside it are clipped in the PNGs, not in images.f32).
 	Min    float32 `json:"min"`
@@ -88,7 +92,7 @@ func newDAS(cfg Config, st *state, real *dataset.Tensors, lo, hi float32) *DAS {
 	}
 	d := &DAS{Format: DASFormat, Method: cfg.Method, Classes: classNames(cfg.Classes), IPC: cfg.IPC,
 		Height: real.H, Width: real.W, Channels: real.C, N: n, Labels: labels, Iteration: st.Iteration,
-		Model: cfg.Model, FixedInit: cfg.FixedInit, Seed: cfg.Seed, Min: lo, Max: hi, Source: cfg.Source, Images: t}
+		Model: cfg.Model, FixedInit: cfg.FixedInit, DSA: cfg.DSA, Seed: cfg.Seed, Min: lo, Max: hi, Source: cfg.Source, Images: t}
 	if cfg.Method == DD {
 		d.LRs, d.Steps, d.Epochs = learnedLRs(st.RawLR), cfg.Steps, cfg.Epochs
 	}

@@ -115,6 +115,7 @@ func dmLoss(t *testing.T, b compute.Backend, cfg Config, real *dataset.Tensors, 
 	t.Helper()
 	cfg.Classes = PresentClasses(real)
 	cfg = cfg.WithDefaults(real.H, real.W, real.C)
+	cfg.DSA = false // the plain objective, whatever the run used
 	eng, err := newEngine(b, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +129,7 @@ func dmLoss(t *testing.T, b compute.Backend, cfg Config, real *dataset.Tensors, 
 			t.Fatal(err)
 		}
 		x, y := sampleReal(real, byClass, cfg.RealPerClass, rand.New(rand.NewPCG(99, uint64(i))))
-		r, err := eng.runStep(syn, nil, x, y, theta)
+		r, err := eng.runStep(syn, nil, x, y, nil, theta)
 		finalizeAll(theta)
 		if err != nil {
 			t.Fatal(err)

@@ -53,8 +53,21 @@
 //     images against K x RealPerClass real ones those statistics differ in
 //     a way the images cannot undo, and on the tests' problem the matching
 //     loss under unseen networks fell only 56 → 36 that way against
-//     17 → 4 with running statistics. DM's differentiable augmentation
-//     (DSA) is not implemented.
+//     17 → 4 with running statistics.
+//   - DM's differentiable Siamese augmentation (DSA; Config.DSA, CLI
+//     --dsa) is implemented as DSA's "S" mode: every class draws one family
+//     (colour, crop, cut-out, flip, scale, rotate) per iteration, every real
+//     image its own parameters, and synthetic image j shares real image j's
+//     (augment.go). Geometry is a nearest-neighbour index map applied with
+//     Gather, so the matching gradient reaches the synthetic pixels. A DAS
+//     distilled with DSA records it (DAS.DSA), and training with it (Aux,
+//     `fernb train --aux das:DIR`) applies the same transformations to the
+//     distilled images in every batch (DSA's evaluation protocol;
+//     AuxOptions.NoAugment, --das-augment=false, turns that off). On the
+//     synthetic default this is what turned +DAS from a tie into a gain on
+//     the wild test (see experiment.SyntheticConfig for the numbers). DSA is
+//     DM only: DD's unrolled graph would need the augmentation inside every
+//     inner step.
 //   - Adam normalises every pixel's step, so DM's default step size (0.05)
 //     quickly adds high-frequency texture to the images: on FER-2013
 //     PublicTest (30 outer iterations from real images, default model) the

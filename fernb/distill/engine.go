@@ -28,7 +28,7 @@ type engine struct {
 	trainIx []int
 
 	init  *graph.Exec // rng state -> params (in Specs order)
-	step  *graph.Exec // DD: syn, realX, realY, rawLR[T], params... -> lossBefore, lossAfter, dSyn, dRawLR[T]; DM: syn, realX, params... -> loss, dSyn
+	step  *graph.Exec // DD: syn, realX, realY, rawLR[T], params... -> lossBefore, lossAfter, dSyn, dRawLR[T]; DM: syn, realX, [augmentation (dsaInputs)], params... -> loss, dSyn
 	eval  *graph.Exec // DD only: syn, x, y, w, rawLR[T], params... -> weighted loss sum, correct (after T steps)
 	evalN int
 }
@@ -196,9 +196,21 @@ func (e *engine) ddEvalGraph(in []*graph.Node) []*graph.Node {
 // matching cannot undo: on the tests' 3-class problem the matching loss
 // under unseen networks fell 56 -> 36 with batch statistics and 17 -> 4
 // without.
+//
+// With Config.DSA the next dsaInputs inputs transform the real images (index
+// map, brightness, saturation, contrast), then the synthetic ones, and the
+// last one is the fill value (see applyAug).
 func (e *engine) dmStepGraph(in []*graph.Node) []*graph.Node {
 	syn, real := in[0], in[1]
-	p := e.params(in[2:])
+	in = in[2:]
+	if e.cfg.DSA {
+		a := in[:dsaInputs]
+		fill := a[8]
+		real = applyAug(real, a[0], a[1], a[2], a[3], fill)
+		syn = applyAug(syn, a[4], a[5], a[6], a[7], fill)
+		in = in[dsaInputs:]
+	}
+	p := e.params(in)
 	bs := e.cfg.DMBatchStats
 	fr := graph.StopGradient(e.net.Apply(p, real, bs).Features)
 	fs := e.net.Apply(p, syn, bs).Features
@@ -240,9 +252,30 @@ type stepResult struct {
 	dRawLR       []float64
 }
 
-// runStep executes one outer iteration.
-func (e *engine) runStep(syn []float32, rawLR []float64, realX []float32, realY []int32, theta []*tensors.Tensor) (res stepResult, err error) {
+// dsaInputs is the number of augmentation inputs of the DM step graph:
+// index map, brightness, saturation and contrast of the real images, the
+// same of the synthetic images, and the fill value.
+const dsaInputs = 9
+
+// augTensors turns the real and synthetic augBatches and the fill value into
+// the DM step's augmentation inputs.
+func augTensors(real, syn augBatch, fill []float32) []any {
+	var out []any
+	for _, b := range []augBatch{real, syn} {
+		n := len(b.sat)
+		out = append(out, tensors.FromFlatDataAndDimensions(b.idx, len(b.idx), 1),
+			tensors.FromFlatDataAndDimensions(b.add, n, len(b.add)/n),
+			tensors.FromFlatDataAndDimensions(b.sat, n),
+			tensors.FromFlatDataAndDimensions(b.con, n))
+	}
+	return append(out, tensors.FromFlatDataAndDimensions(fill, len(fill)))
+}
+
+// runStep executes one outer iteration; aug holds the augmentation inputs
+// (augTensors) of a DM run with Config.DSA, nil otherwise.
+func (e *engine) runStep(syn []float32, rawLR []float64, realX []float32, realY []int32, aug []any, theta []*tensors.Tensor) (res stepResult, err error) {
 	args := []any{imagesTensor(syn, e.nSyn, e.net.Config), imagesTensor(realX, e.nReal, e.net.Config)}
+	args = append(args, aug...)
 	if e.cfg.Method == DD {
 		args = append(args, tensors.FromFlatDataAndDimensions(realY, len(realY)))
 		for _, r := range rawLR {

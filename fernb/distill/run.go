@@ -103,6 +103,7 @@ func Run(ctx context.Context, backend compute.Backend, real *dataset.Tensors, cf
 	}
 	defer eng.finalize()
 	lo, hi := valueRange(real.X)
+	mean, std := real.ChannelStats()
 
 	st, resumed, err := loadCheckpoint(cfg, eng.nSyn*real.ImageSize())
 	if err != nil {
@@ -159,7 +160,15 @@ func Run(ctx context.Context, backend compute.Backend, real *dataset.Tensors, cf
 				return nil, fmt.Errorf("distill: drawing θ0: %w", err)
 			}
 		}
-		sr, err := eng.runStep(st.Syn, st.RawLR, x, y, theta)
+		var aug []any
+		if cfg.DSA {
+			// Its own stream of the seed and iteration, so a resumed run
+			// draws the same transformations.
+			ps := drawAug(rand.New(rand.NewPCG(uint64(cfg.Seed)^0xd5a, uint64(it)+1)), eng.k, cfg.RealPerClass, real.H, real.W)
+			aug = augTensors(buildAug(ps, real.H, real.W, real.C, std),
+				buildAug(siamese(ps, eng.k, cfg.RealPerClass, cfg.IPC), real.H, real.W, real.C, std), mean)
+		}
+		sr, err := eng.runStep(st.Syn, st.RawLR, x, y, aug, theta)
 		if !cfg.FixedInit {
 			finalizeAll(theta)
 		}
@@ -233,7 +242,7 @@ func initialState(cfg Config, real *dataset.Tensors, byClass [][]int) *state {
 	k := len(cfg.Classes)
 	st := &state{Syn: make([]float32, k*cfg.IPC*size)}
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0xd15711))
-	mean, std := channelStats(real)
+	mean, std := real.ChannelStats()
 	for c := range k {
 		for j := range cfg.IPC {
 			dst := st.Syn[(c*cfg.IPC+j)*size : (c*cfg.IPC+j+1)*size]
@@ -283,23 +292,6 @@ func sampleReal(real *dataset.Tensors, byClass [][]int, perClass int, rng *rand.
 		}
 	}
 	return x, y
-}
-
-// channelStats returns the per-channel mean and standard deviation of t.
-func channelStats(t *dataset.Tensors) (mean, std []float32) {
-	sum, sq := make([]float64, t.C), make([]float64, t.C)
-	for i, v := range t.X {
-		sum[i%t.C] += float64(v)
-		sq[i%t.C] += float64(v) * float64(v)
-	}
-	n := float64(len(t.X) / t.C)
-	mean, std = make([]float32, t.C), make([]float32, t.C)
-	for c := range t.C {
-		m := sum[c] / n
-		mean[c] = float32(m)
-		std[c] = float32(math.Sqrt(max(sq[c]/n-m*m, 0)))
-	}
-	return mean, std
 }
 
 // valueRange returns the smallest and largest finite value of x: the range

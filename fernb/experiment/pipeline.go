@@ -428,7 +428,7 @@ func (p *Pipeline) Distill(ctx context.Context) error {
 		}
 		p.DAS, p.DistillLog = res.DAS, res.History
 	}
-	info := &DistillInfo{Dir: p.DASDir, Method: string(p.DAS.Method), IPC: p.DAS.IPC, Iterations: p.DAS.Iteration}
+	info := &DistillInfo{Dir: p.DASDir, Method: string(p.DAS.Method), IPC: p.DAS.IPC, Iterations: p.DAS.Iteration, DSA: p.DAS.DSA}
 	if n := len(p.DistillLog); n > 0 {
 		info.FirstLoss, info.LastLoss = p.DistillLog[0].Loss, p.DistillLog[n-1].Loss
 		for _, h := range p.DistillLog {
@@ -446,7 +446,13 @@ func (p *Pipeline) aux(v Variant) (*train.Aux, any, int) {
 		per := int(math.Round(p.Cfg.VASRatio * float64(p.Cfg.Train.BatchSize)))
 		return &train.Aux{Set: p.VAS, Mode: train.AuxMix, PerBatch: max(1, per)}, []any{p.Manifest, p.Cfg.VASRatio}, p.VAS.N
 	case DAS:
-		return &train.Aux{Set: p.DAS.Images, Mode: train.AuxAppend}, p.DASDir, p.DAS.Images.N
+		a := &train.Aux{Set: p.DAS.Images, Mode: train.AuxAppend}
+		if !p.DAS.DSA {
+			return a, p.DASDir, p.DAS.Images.N
+		}
+		// A DAS distilled under DSA is trained on under it (DSA's protocol).
+		a.Augment = distill.Augment(p.TrainSet.ChannelStats())
+		return a, []any{p.DASDir, "dsa"}, p.DAS.Images.N
 	}
 	return nil, nil, 0
 }

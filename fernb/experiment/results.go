@@ -252,13 +252,16 @@ type SelectionInfo struct {
 
 // DistillInfo records the DAS.
 type DistillInfo struct {
-	Dir        string  `json:"dir"`
-	Method     string  `json:"method"`
-	IPC        int     `json:"ipc"`
-	Iterations int     `json:"iterations"`
-	FirstLoss  float64 `json:"first_loss"`
-	LastLoss   float64 `json:"last_loss"`
-	Seconds    float64 `json:"seconds"`
+	Dir        string `json:"dir"`
+	Method     string `json:"method"`
+	IPC        int    `json:"ipc"`
+	Iterations int    `json:"iterations"`
+	// DSA says DM matched under differentiable Siamese augmentation (and
+	// the +DAS models trained on the images under it).
+	DSA       bool    `json:"dsa,omitempty"`
+	FirstLoss float64 `json:"first_loss"`
+	LastLoss  float64 `json:"last_loss"`
+	Seconds   float64 `json:"seconds"`
 }
 
 // WriteJSON writes r to path atomically (temp file and rename).
@@ -466,6 +469,10 @@ func (d *DistillInfo) String() string {
 	if d == nil {
 		return "no distillation"
 	}
+	method := strings.ToUpper(d.Method)
+	if d.DSA {
+		method += " with DSA augmentation"
+	}
 	return fmt.Sprintf("%s: %d image(s) per class after %d outer iterations (%.0f s); loss %.4g -> %.4g",
-		strings.ToUpper(d.Method), d.IPC, d.Iterations, d.Seconds, d.FirstLoss, d.LastLoss)
+		method, d.IPC, d.Iterations, d.Seconds, d.FirstLoss, d.LastLoss)
 }

@@ -112,17 +112,20 @@ func (b *batcher) permutation(epoch int) []int {
 func (b *batcher) fill(perm []int, epoch, step int) {
 	rng := stepRNG(b.seed, epoch, step)
 	s := b.imageSize
-	put := func(slot int, t *dataset.Tensors, img int, cls int32, w float32) {
+	put := func(slot int, t *dataset.Tensors, img int, cls int32, w float32, aux bool) {
 		dst := b.x[slot*s : (slot+1)*s]
 		copy(dst, t.Image(img))
 		if b.flip && rng.IntN(2) == 1 {
 			dataset.FlipImage(dst, t.H, t.W, t.C)
 		}
+		if aux && b.aux.Augment != nil {
+			b.aux.Augment(dst, t.H, t.W, t.C, rng)
+		}
 		b.y[slot], b.w[slot] = cls, w
 	}
 	for j := 0; j < b.batch; j++ {
 		k := perm[step*b.batch+j]
-		put(j, b.src, b.idx[k], b.cls[k], 1)
+		put(j, b.src, b.idx[k], b.cls[k], 1, false)
 	}
 	if a := b.aux; a != nil {
 		w := float32(1)
@@ -133,11 +136,11 @@ func (b *batcher) fill(perm []int, epoch, step int) {
 		case AuxMix:
 			for j := b.batch; j < b.total; j++ {
 				k := rng.IntN(len(b.auxIdx))
-				put(j, a.Set, b.auxIdx[k], b.auxCls[k], w)
+				put(j, a.Set, b.auxIdx[k], b.auxCls[k], w, true)
 			}
 		case AuxAppend:
 			for j, k := range b.auxIdx {
-				put(b.batch+j, a.Set, k, b.auxCls[j], w)
+				put(b.batch+j, a.Set, k, b.auxCls[j], w, true)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/fernb/fernb/fernb"
@@ -242,6 +243,12 @@ type Aux struct {
 	PerBatch int
 	// Weight multiplies the loss of the auxiliary images (default 1).
 	Weight float64
+	// Augment, when set, transforms every auxiliary image in place (an
+	// h x w x c image) after it is copied into a batch and flipped, drawing
+	// from the step's random stream so runs stay reproducible. A DAS
+	// distilled under augmentation is meant to be trained on under the same
+	// augmentation (distill.Augment gives DSA's transformations).
+	Augment func(img []float32, h, w, c int, rng *rand.Rand)
 }
 
 func (a *Aux) validate(batch int) error {

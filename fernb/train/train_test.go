@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -317,6 +318,49 @@ func TestAux(t *testing.T) {
 	bad := Config{Epochs: 1, BatchSize: 32, Aux: &Aux{Set: aux, Mode: AuxMix, PerBatch: 32}}
 	if _, err := Fit(context.Background(), b, smallNet(t), anchor, nil, bad, nil); err == nil {
 		t.Error("PerBatch == BatchSize accepted")
+	}
+}
+
+// TestAuxAugment: the Augment hook transforms every auxiliary image of a
+// batch (after its copy) and no anchor image, and the hook's draws come
+// from the step's stream (the same batch twice is the same).
+func TestAuxAugment(t *testing.T) {
+	anchor, aux := bars(64, 16, 5), bars(3, 16, 6)
+	calls := 0
+	negate := func(img []float32, h, w, c int, rng *rand.Rand) {
+		calls++
+		if h != 16 || w != 16 || c != 1 {
+			t.Fatalf("Augment got a %dx%dx%d image, want 16x16x1", h, w, c)
+		}
+		for i := range img {
+			img[i] = -img[i] - float32(rng.IntN(1)) // rng.IntN(1) is 0: the stream is usable
+		}
+	}
+	labels := []fernb.Label{fernb.Angry, fernb.Disgust, fernb.Fear, fernb.Happy, fernb.Sad, fernb.Surprise, fernb.Neutral}
+	cfg := Config{BatchSize: 16, NoFlip: true, Seed: 3, Aux: &Aux{Set: aux, Mode: AuxAppend, Augment: negate}}
+	bt, _, err := newBatcher(anchor, newClassIndex(labels), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perm := bt.permutation(0)
+	bt.fill(perm, 0, 1)
+	if calls != 3 {
+		t.Errorf("Augment called %d times for a batch with 3 auxiliary images, want 3", calls)
+	}
+	size := bt.imageSize
+	for j := range 16 {
+		if !slices.Equal(bt.x[j*size:(j+1)*size], anchor.Image(bt.idx[perm[16+j]])) {
+			t.Errorf("anchor slot %d differs from its image: anchor images must not be augmented", j)
+		}
+	}
+	for j := range 3 {
+		img := aux.Image(j)
+		got := bt.x[(16+j)*size : (17+j)*size]
+		for i := range img {
+			if got[i] != -img[i] {
+				t.Fatalf("aux slot %d pixel %d = %g, want the hook's %g", j, i, got[i], -img[i])
+			}
+		}
 	}
 }
 

@@ -137,6 +137,7 @@ func runDistillRun(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fixedInit := fs.Bool("fixed-init", false, "keep one network initialisation instead of a fresh one per outer iteration")
 	init := fs.String("init", "", "start images from real (random real image of the class) or noise (default: noise for dd, real for dm)")
 	dmBatch := fs.Bool("dm-batch-stats", false, "dm: normalise with batch statistics (DM's BN variant) instead of the fresh network's running statistics")
+	dsa := fs.Bool("dsa", false, "dm: differentiable Siamese augmentation (DM's own setting): real and synthetic images pass through the same random shift, scale, rotation, flip, cut-out or colour change; training with the DAS then applies them too")
 	modelName := fs.String("model", models.DefaultName, "inner network: "+strings.Join(models.Names(), ", "))
 	width := fs.Float64("width", 1, "inner network width multiplier (e.g. 0.5 for a faster DD)")
 	seed := fs.Int64("seed", 1, "random seed (images, θ0 draws, real batches)")
@@ -158,7 +159,7 @@ func runDistillRun(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	cfg := distill.Config{Method: m, IPC: *ipc, Iterations: *iters, Steps: *steps, Epochs: *epochs, InitLR: *lr, FixedLR: *fixedLR,
 		ImageLR: *imageLR, LRLR: *lrLR, RealPerClass: *realPer, FixedInit: *fixedInit, Init: distill.Init(*init),
-		DMBatchStats: *dmBatch, Seed: *seed, OutDir: *out, SnapshotEvery: *snapEvery,
+		DMBatchStats: *dmBatch, DSA: *dsa, Seed: *seed, OutDir: *out, SnapshotEvery: *snapEvery,
 		Model: models.Config{Name: *modelName, WidthMult: *width}}
 	if *classes != "" {
 		for _, s := range strings.Split(*classes, ",") {
@@ -277,6 +278,7 @@ func runDistillCompare(ctx context.Context, args []string, stdout, stderr io.Wri
 	das := fs.String("das", "", "DAS directory (adds a +DAS arm)")
 	ratio := fs.Float64("vas-ratio", 0.25, "fraction of each batch drawn from the VAS")
 	dasExtra := fs.Bool("das-extra", false, "add the DAS to the training set once instead of to every batch")
+	dasAug := fs.Bool("das-augment", true, "with a DAS distilled with --dsa: apply DSA's transformations to its images in training")
 	size := fs.Int("size", 48, "image size")
 	channels := fs.Int("channels", 1, "channels")
 	epochs := fs.Int("epochs", 5, "epochs per arm")
@@ -322,7 +324,7 @@ func runDistillCompare(ctx context.Context, args []string, stdout, stderr io.Wri
 		settings = append(settings, distill.Setting{Name: "+VAS", Train: tr, Aux: aux})
 	}
 	if *das != "" {
-		tr, aux, err := distill.Aux(ctx, "das:"+*das, anchor, *batch, distill.AuxOptions{DASExtra: *dasExtra})
+		tr, aux, err := distill.Aux(ctx, "das:"+*das, anchor, *batch, distill.AuxOptions{DASExtra: *dasExtra, NoAugment: !*dasAug})
 		if err != nil {
 			return fmt.Errorf("distill compare: %w", err)
 		}

@@ -77,6 +77,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	auxSpec := fs.String("aux", "", "auxiliary samples: vas:MANIFEST[,MANIFEST...] (pool images selected by fernb select, mixed into every batch) or das:DIR (images distilled by fernb distill, appended to every batch)")
 	auxRatio := fs.Float64("aux-ratio", 0.25, "with --aux vas:...: fraction of each batch drawn from the VAS")
 	dasExtra := fs.Bool("das-extra", false, "with --aux das:...: add the distilled images to the training set once instead of to every batch")
+	dasAug := fs.Bool("das-augment", true, "with --aux das:DIR of a DAS distilled with --dsa: apply DSA's transformations to its images in training (false: as they are)")
 	initDir := fs.String("init", "", "checkpoint directory whose weights start this run (fine-tuning; branching variants off one primitive learner); model, input, width, classes and normalisation then come from it")
 	quiet := fs.Bool("quiet", false, "no per-step progress on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -168,12 +169,16 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return errors.New("train: give --aux or --aux-path, not both")
 		}
 		trainSet, aux, err = distill.Aux(ctx, *auxSpec, trainSet, *batch, distill.AuxOptions{
-			Ratio: *auxRatio, DASExtra: *dasExtra, Weight: *auxWeight, VAS: distill.VASOptions{Preprocess: pre}})
+			Ratio: *auxRatio, DASExtra: *dasExtra, NoAugment: !*dasAug, Weight: *auxWeight, VAS: distill.VASOptions{Preprocess: pre}})
 		if err != nil {
 			return fmt.Errorf("train: --aux %s: %w", *auxSpec, err)
 		}
 		if aux != nil {
-			fmt.Fprintf(stderr, "auxiliary samples: %d images from %s (%s)\n", aux.Set.N, *auxSpec, aux.Mode)
+			how := string(aux.Mode)
+			if aux.Augment != nil {
+				how += ", under DSA augmentation"
+			}
+			fmt.Fprintf(stderr, "auxiliary samples: %d images from %s (%s)\n", aux.Set.N, *auxSpec, how)
 		} else {
 			fmt.Fprintf(stderr, "auxiliary samples: distilled images added once; %d training images\n", trainSet.N)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -159,5 +160,34 @@ func TestTrainInit(t *testing.T) {
 	_, _, err = runCLI(t, append([]string{"train", "--init", base, "--width", "0.5", "--out", filepath.Join(dir, "bad")}, data...)...)
 	if err == nil || !strings.Contains(err.Error(), "--width") {
 		t.Errorf("--init with --width: %v, want a refusal naming --width", err)
+	}
+}
+
+// TestDistillDSA: `fernb distill --method dm --dsa` records DSA in the DAS,
+// `fernb train --aux das:` trains on it under the augmentation (and says
+// so), and DD refuses --dsa.
+func TestDistillDSA(t *testing.T) {
+	dir := t.TempDir()
+	das := filepath.Join(dir, "das")
+	set := []string{"--format", "synthetic", "--path", "lab,n=42,seed=2", "--size", "16"}
+	if _, stderr, err := runCLI(t, append([]string{"distill", "--method", "dm", "--dsa", "--iterations", "3", "--width", "0.25",
+		"--real-per-class", "4", "--out", das}, set...)...); err != nil {
+		t.Fatalf("distill --dsa: %v\n%s", err, stderr)
+	}
+	meta, err := os.ReadFile(filepath.Join(das, "das.json"))
+	if err != nil || !strings.Contains(string(meta), `"dsa": true`) {
+		t.Fatalf("das.json (%v) does not record dsa: %s", err, meta)
+	}
+	_, stderr, err := runCLI(t, "train", "--path", "lab,n=70,seed=1", "--input", "16x16x1", "--width", "0.25", "--epochs", "1",
+		"--batch", "16", "--quiet", "--aux", "das:"+das, "--out", filepath.Join(dir, "m"))
+	if err != nil {
+		t.Fatalf("train --aux das: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "DSA augmentation") {
+		t.Errorf("train --aux das: of a DSA DAS does not say it augments: %s", stderr)
+	}
+	_, _, err = runCLI(t, append([]string{"distill", "--method", "dd", "--dsa", "--iterations", "1", "--out", filepath.Join(dir, "dd")}, set...)...)
+	if err == nil || !strings.Contains(err.Error(), "DSA") {
+		t.Errorf("distill --method dd --dsa: %v, want a refusal naming DSA", err)
 	}
 }
