@@ -48,6 +48,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	margin := fs.Float64("margin", 0, "cosine margin of the selection (0: the setting's default)")
 	method := fs.String("distill", "", "distillation method: dm (default, faster) or dd")
 	iters := fs.Int("distill-iters", 0, "distillation outer iterations (0: the setting's default)")
+	dsa := fs.String("dsa", "", "on or off: DM with differentiable Siamese augmentation, and training on its DAS under it (default: the setting's; on for the synthetic default; dd never uses it)")
 	folds := fs.String("folds", "", "with --table 4-7: evaluate inside the target set instead of across sets: kfold (10 subject-independent folds, as CK+ in Table 3) or loso (leave one subject out, the JAFFE protocol)")
 	limit := fs.Int("limit", 0, "keep at most this many images of every labelled set (stratified; for smoke runs on real data)")
 	if err := fs.Parse(args); err != nil {
@@ -133,6 +134,21 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if *iters > 0 {
 		cfg.Distill.Iterations = *iters
+	}
+	switch *dsa {
+	case "":
+	case "on":
+		cfg.Distill.DSA = true
+	case "off":
+		cfg.Distill.DSA = false
+	default:
+		return fmt.Errorf("reproduce: --dsa %q, want on or off", *dsa)
+	}
+	if cfg.Distill.Method == distill.DD {
+		if *dsa == "on" {
+			return errors.New("reproduce: --dsa on needs --distill dm (DSA is implemented for DM only)")
+		}
+		cfg.Distill.DSA = false
 	}
 	cfg.Limit = *limit
 	pr := nb.New(stderr).NewProgress("reproduce")

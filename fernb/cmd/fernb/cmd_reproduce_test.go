@@ -34,3 +34,26 @@ func TestExportBadFormat(t *testing.T) {
 		t.Errorf("--format docx: %v", err)
 	}
 }
+
+// --dsa takes on or off; DSA is DM only, so --distill dd turns the
+// synthetic default's DSA off (and refuses --dsa on) instead of failing in
+// the distillation stage.
+func TestReproduceDSAFlag(t *testing.T) {
+	if _, _, err := runCLI(t, "reproduce", "--quick", "--dsa", "maybe", "--out", t.TempDir()); err == nil || !strings.Contains(err.Error(), "--dsa") {
+		t.Errorf("--dsa maybe: %v, want a refusal naming --dsa", err)
+	}
+	if _, _, err := runCLI(t, "reproduce", "--quick", "--distill", "dd", "--dsa", "on", "--out", t.TempDir()); err == nil || !strings.Contains(err.Error(), "DM only") {
+		t.Errorf("--distill dd --dsa on: %v, want a refusal saying DSA is DM only", err)
+	}
+	if testing.Short() {
+		t.Skip("-short: not running the quick DD pipeline")
+	}
+	out := t.TempDir()
+	stdout, stderr, err := runCLI(t, "reproduce", "--quick", "--distill", "dd", "--distill-iters", "1", "--variants", "das", "--seeds", "1", "--out", out)
+	if err != nil {
+		t.Fatalf("reproduce --quick --distill dd: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "+DAS") {
+		t.Errorf("reproduce --distill dd printed no +DAS row:\n%s", stdout)
+	}
+}
