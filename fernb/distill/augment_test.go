@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fernb/fernb/fernb/dataset"
@@ -195,25 +196,11 @@ func TestDrawAug(t *testing.T) {
 
 func abs(v int) int { return max(v, -v) }
 
-// TestDMWithDSA: DM with augmentation still lowers the plain matching loss
-// under networks it never drew; DD refuses DSA.
-func TestDMWithDSA(t *testing.T) {
-	b := goBackend(t)
-	real := bands(90, 12, 3, 3)
-	cfg := Config{Method: DM, DSA: true, Model: tinyModel, Iterations: 60, RealPerClass: 10, Init: InitNoise, ImageLR: 0.05, Seed: 3}
-	res, err := Run(context.Background(), b, real, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	init := initialDAS(t, cfg, real)
-	before := dmLoss(t, b, cfg, real, init.Images.X, 6)
-	after := dmLoss(t, b, cfg, real, res.DAS.Images.X, 6)
-	t.Logf("DM+DSA: plain matching loss under 6 unseen networks: initial %.5f, distilled %.5f", before, after)
-	if !(after < 0.5*before) {
-		t.Errorf("matching loss %.5f after DM+DSA, want < 0.5 x %.5f", after, before)
-	}
-	if _, err := Run(context.Background(), b, real, Config{Method: DD, DSA: true, Model: tinyModel, Iterations: 1}, nil); err == nil {
-		t.Error("DD with DSA: no error, want one (DSA is DM only)")
+// TestDSAIsDMOnly: DD refuses DSA (its unrolled graph has no place for it).
+func TestDSAIsDMOnly(t *testing.T) {
+	_, err := Run(context.Background(), goBackend(t), bands(30, 12, 3, 3), Config{Method: DD, DSA: true, Model: tinyModel, Iterations: 1}, nil)
+	if err == nil || !strings.Contains(err.Error(), "DSA") {
+		t.Errorf("DD with DSA: %v, want an error naming DSA", err)
 	}
 }
 
