@@ -31,13 +31,14 @@ func benchOuter(b *testing.B, cfg Config) {
 	defer eng.finalize()
 	byClass, _ := classIndex(real, cfg.Classes)
 	st := initialState(cfg, real, byClass)
+	mean, std := real.ChannelStats()
 	iter := func(i int) {
 		x, y := sampleReal(real, byClass, cfg.RealPerClass, rand.New(rand.NewPCG(1, uint64(i))))
 		theta, err := eng.drawParams(int64(i))
 		if err != nil {
 			b.Fatal(err)
 		}
-		r, err := eng.runStep(st.Syn, st.RawLR, x, y, nil, theta)
+		r, err := eng.runStep(st.Syn, st.RawLR, x, y, eng.augmentation(i+1, 48, 48, 1, mean, std), theta)
 		finalizeAll(theta)
 		if err != nil {
 			b.Fatal(err)
@@ -76,6 +77,12 @@ func BenchmarkDDOuterIterationT30(b *testing.B) {
 // images per class).
 func BenchmarkDMOuterIteration(b *testing.B) {
 	benchOuter(b, Config{Method: DM})
+}
+
+// BenchmarkDMOuterIterationDSA: DM with differentiable Siamese
+// augmentation (host-side draws and index maps, one Gather per batch).
+func BenchmarkDMOuterIterationDSA(b *testing.B) {
+	benchOuter(b, Config{Method: DM, DSA: true})
 }
 
 // cpuSeconds is the user + system CPU time of this process so far.

@@ -273,43 +273,48 @@ func maxAbsDiff(a, b []float32) float64 {
 func TestResume(t *testing.T) {
 	b := goBackend(t)
 	real := bands(30, 12, 3, 6)
-	cfg := Config{Method: DD, Model: tinyModel, Iterations: 6, Steps: 2, Epochs: 1, RealPerClass: 4, Seed: 5, SnapshotEvery: 2}
-	full, err := Run(context.Background(), b, real, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.OutDir = t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	_, err = Run(ctx, b, real, cfg, func(p Progress) {
-		if p.Iteration == 3 {
-			cancel()
+	for _, cfg := range []Config{
+		{Method: DD, Model: tinyModel, Iterations: 6, Steps: 2, Epochs: 1, RealPerClass: 4, Seed: 5, SnapshotEvery: 2},
+		// DSA's transformations derive from the seed and iteration too.
+		{Method: DM, DSA: true, Model: tinyModel, Iterations: 6, RealPerClass: 4, Seed: 5, SnapshotEvery: 2},
+	} {
+		full, err := Run(context.Background(), b, real, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
-	if err != context.Canceled {
-		t.Fatalf("cancelled run: err %v, want context.Canceled", err)
-	}
-	res, err := Run(context.Background(), b, real, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.Resumed || res.StartIteration != 3 {
-		t.Errorf("resumed=%v from %d, want true from 3", res.Resumed, res.StartIteration)
-	}
-	if d := maxAbsDiff(res.DAS.Images.X, full.DAS.Images.X); d > 1e-5 {
-		t.Errorf("resumed images differ from an uninterrupted run's by %g", d)
-	}
-	for i := range full.DAS.LRs {
-		if math.Abs(full.DAS.LRs[i]-res.DAS.LRs[i]) > 1e-6 {
-			t.Errorf("learning rate %d: resumed %g, uninterrupted %g", i, res.DAS.LRs[i], full.DAS.LRs[i])
+		cfg.OutDir = t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err = Run(ctx, b, real, cfg, func(p Progress) {
+			if p.Iteration == 3 {
+				cancel()
+			}
+		})
+		if err != context.Canceled {
+			t.Fatalf("%s: cancelled run: err %v, want context.Canceled", cfg.Method, err)
 		}
-	}
-	if len(res.History) != 6 {
-		t.Errorf("history has %d rows, want 6", len(res.History))
-	}
-	other := cfg
-	other.Seed = 6
-	if _, err := Run(context.Background(), b, real, other, nil); err == nil {
-		t.Errorf("a run with another seed resumed from a foreign checkpoint")
+		res, err := Run(context.Background(), b, real, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Resumed || res.StartIteration != 3 {
+			t.Errorf("%s: resumed=%v from %d, want true from 3", cfg.Method, res.Resumed, res.StartIteration)
+		}
+		if d := maxAbsDiff(res.DAS.Images.X, full.DAS.Images.X); d > 1e-5 {
+			t.Errorf("%s: resumed images differ from an uninterrupted run's by %g", cfg.Method, d)
+		}
+		for i := range full.DAS.LRs {
+			if math.Abs(full.DAS.LRs[i]-res.DAS.LRs[i]) > 1e-6 {
+				t.Errorf("learning rate %d: resumed %g, uninterrupted %g", i, res.DAS.LRs[i], full.DAS.LRs[i])
+			}
+		}
+		if len(res.History) != 6 {
+			t.Errorf("%s: history has %d rows, want 6", cfg.Method, len(res.History))
+		}
+		other := cfg
+		other.Seed = 6
+		if _, err := Run(context.Background(), b, real, other, nil); err == nil {
+			t.Errorf("%s: a run with another seed resumed from a foreign checkpoint", cfg.Method)
+		}
 	}
 }
 

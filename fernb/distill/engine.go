@@ -2,6 +2,7 @@ package distill
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/fernb/fernb/fernb/models"
 	"github.com/fernb/fernb/fernb/nn"
@@ -269,6 +270,20 @@ func augTensors(real, syn augBatch, fill []float32) []any {
 			tensors.FromFlatDataAndDimensions(b.con, n))
 	}
 	return append(out, tensors.FromFlatDataAndDimensions(fill, len(fill)))
+}
+
+// augmentation returns the DM step's augmentation inputs for outer
+// iteration it of h x w x c images (nil without Config.DSA), given the real
+// data's per-channel mean and standard deviation. The draws come from their
+// own stream of the seed and the iteration, so a resumed run draws the
+// same transformations.
+func (e *engine) augmentation(it, h, w, c int, mean, std []float32) []any {
+	if !e.cfg.DSA {
+		return nil
+	}
+	per := e.cfg.RealPerClass
+	ps := drawAug(rand.New(rand.NewPCG(uint64(e.cfg.Seed)^0xd5a, uint64(it)+1)), e.k, per, h, w)
+	return augTensors(buildAug(ps, h, w, c, std), buildAug(siamese(ps, e.k, per, e.cfg.IPC), h, w, c, std), mean)
 }
 
 // runStep executes one outer iteration; aug holds the augmentation inputs

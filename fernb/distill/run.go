@@ -160,15 +160,7 @@ func Run(ctx context.Context, backend compute.Backend, real *dataset.Tensors, cf
 				return nil, fmt.Errorf("distill: drawing θ0: %w", err)
 			}
 		}
-		var aug []any
-		if cfg.DSA {
-			// Its own stream of the seed and iteration, so a resumed run
-			// draws the same transformations.
-			ps := drawAug(rand.New(rand.NewPCG(uint64(cfg.Seed)^0xd5a, uint64(it)+1)), eng.k, cfg.RealPerClass, real.H, real.W)
-			aug = augTensors(buildAug(ps, real.H, real.W, real.C, std),
-				buildAug(siamese(ps, eng.k, cfg.RealPerClass, cfg.IPC), real.H, real.W, real.C, std), mean)
-		}
-		sr, err := eng.runStep(st.Syn, st.RawLR, x, y, aug, theta)
+		sr, err := eng.runStep(st.Syn, st.RawLR, x, y, eng.augmentation(it, real.H, real.W, real.C, mean, std), theta)
 		if !cfg.FixedInit {
 			finalizeAll(theta)
 		}
