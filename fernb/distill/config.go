@@ -83,7 +83,8 @@ type Config struct {
 	InitLR  float64 `json:"init_lr,omitempty"`
 	FixedLR bool    `json:"fixed_lr,omitempty"`
 	// ImageLR and LRLR are Adam's step sizes on the images and on the log
-	// learning rates (defaults 0.01 and 0.01; DM's default ImageLR is 0.05).
+	// learning rates (defaults 0.01 and 0.01, for DM too: at 0.05 DM's
+	// images turn to texture; see the package documentation).
 	ImageLR float64 `json:"image_lr"`
 	LRLR    float64 `json:"lr_lr,omitempty"`
 	// RealPerClass is how many real images of each class one outer
@@ -155,7 +156,7 @@ func (c Config) WithDefaults(h, w, ch int) Config {
 		c.Init = cmp.Or(c.Init, InitNoise)
 	} else {
 		c.Iterations = cmp.Or(c.Iterations, 200)
-		c.ImageLR = cmp.Or(c.ImageLR, 0.05)
+		c.ImageLR = cmp.Or(c.ImageLR, 0.01)
 		c.RealPerClass = cmp.Or(c.RealPerClass, 32)
 		c.Init = cmp.Or(c.Init, InitReal)
 	}
