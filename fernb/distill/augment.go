@@ -16,8 +16,7 @@ import (
 // images are learned to match the real ones under shifts, scalings,
 // rotations, flips, cut-outs and colour changes rather than only as they
 // are. Without it, DM's images only have to match the mean embedding of
-// untransformed faces, and a network trained on them learns nothing about
-// the pose and lighting variation that the pool's in-the-wild faces carry.
+// untransformed faces.
 //
 // As in DSA's "S" mode (its default), every class draws one family of
 // transformation per iteration (colour, crop, cut-out, flip, scale or
