@@ -338,3 +338,19 @@ func TestPipelineTiny(t *testing.T) {
 		}
 	}
 }
+
+// TestReportDistillation: the report's distillation section says the
+// method, the images per class and whether DSA was used.
+func TestReportDistillation(t *testing.T) {
+	for _, dsa := range []bool{false, true} {
+		r := &Results{Distill: &DistillInfo{Method: "dm", IPC: 1, Iterations: 60, DSA: dsa, FirstLoss: 50, LastLoss: 4.9, Seconds: 8}}
+		rep := r.Report(nil)
+		want := "DM: 1 image(s) per class after 60 outer iterations (8 s); loss 50 -> 4.9."
+		if dsa {
+			want = "DM with DSA augmentation: 1 image(s) per class"
+		}
+		if !strings.Contains(rep, "## Distillation (DAS)\n\n"+want) {
+			t.Errorf("DSA %v: report lacks %q:\n%s", dsa, want, rep)
+		}
+	}
+}

@@ -184,8 +184,7 @@ func (r *Results) Report(figureProblems []string) string {
 		b.WriteString(".\nPer class: " + countList(s.Counts) + ".\n")
 	}
 	if d := r.Distill; d != nil {
-		fmt.Fprintf(&b, "\n## Distillation (DAS)\n\n%s, %d image(s) per class, %d outer iterations (%.0f s); loss %.4g -> %.4g.\n",
-			strings.ToUpper(d.Method), d.IPC, d.Iterations, d.Seconds, d.FirstLoss, d.LastLoss)
+		b.WriteString("\n## Distillation (DAS)\n\n" + d.String() + ".\n")
 	}
 	if len(r.Figures) > 0 {
 		b.WriteString("\n## Figures\n\n")
