@@ -192,12 +192,12 @@ func applyAug(x, idx, add, sat, con, fill *graph.Node) *graph.Node {
 	return graph.Reshape(graph.Gather(flat, idx), n, h, w, c)
 }
 
-// apply writes src (h x w x c) transformed by p into dst (a different
-// slice): the host twin of applyAug for one image, with fill the value of
-// pixels read from outside the image and std the brightness unit.
-func (p augParams) apply(dst, src []float32, h, w, c int, mean, std []float32) {
-	col := make([]float32, len(src))
-	copy(col, src)
+// apply transforms one h x w x c image by p in place: the host twin of
+// applyAug, with mean the value of pixels read from outside the image and
+// std the brightness unit. It works on one copy of the image (the colour
+// step's output), from which the index map writes back into img.
+func (p augParams) apply(img []float32, h, w, c int, mean, std []float32) {
+	col := slices.Clone(img)
 	if p.family == dsaColour {
 		var m float64
 		for i := range col {
@@ -229,9 +229,9 @@ func (p augParams) apply(dst, src []float32, h, w, c int, mean, std []float32) {
 			si, sj, ok := p.source(i, j, h, w)
 			for ch := range c {
 				if ok {
-					dst[o+ch] = col[(si*w+sj)*c+ch]
+					img[o+ch] = col[(si*w+sj)*c+ch]
 				} else {
-					dst[o+ch] = mean[ch]
+					img[o+ch] = mean[ch]
 				}
 			}
 		}
@@ -249,8 +249,6 @@ func (p augParams) apply(dst, src []float32, h, w, c int, mean, std []float32) {
 func Augment(mean, std []float32) func(img []float32, h, w, c int, rng *rand.Rand) {
 	mean, std = slices.Clone(mean), slices.Clone(std)
 	return func(img []float32, h, w, c int, rng *rand.Rand) {
-		p := drawAug(rng, 1, 1, h, w)[0]
-		src := slices.Clone(img)
-		p.apply(img, src, h, w, c, mean, std)
+		drawAug(rng, 1, 1, h, w)[0].apply(img, h, w, c, mean, std)
 	}
 }
