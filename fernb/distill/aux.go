@@ -214,13 +214,21 @@ func Aux(ctx context.Context, spec string, anchor *dataset.Tensors, batchSize in
 			}
 			return merged, nil, nil
 		}
-		a := &train.Aux{Set: das, Mode: train.AuxAppend, Weight: weight}
-		if d.DSA && !opt.NoAugment {
-			a.Augment = Augment(anchor.ChannelStats())
-		}
-		return anchor, a, nil
+		return anchor, d.AppendAux(anchor, weight, opt.NoAugment), nil
 	}
 	return nil, nil, fmt.Errorf("distill: --aux %q: unknown kind %q (want vas or das)", spec, kind)
+}
+
+// AppendAux is train.Fit's hook that appends the whole DAS to every batch of
+// a run on anchor, with loss weight weight (0: 1). A DAS distilled with DSA
+// is trained on under Augment's transformations (DSA's protocol), with
+// anchor's channel statistics, unless noAugment.
+func (d *DAS) AppendAux(anchor *dataset.Tensors, weight float64, noAugment bool) *train.Aux {
+	a := &train.Aux{Set: d.Images, Mode: train.AuxAppend, Weight: weight}
+	if d.DSA && !noAugment {
+		a.Augment = Augment(anchor.ChannelStats())
+	}
+	return a
 }
 
 // Setting is one arm of a comparison: a name ("baseline", "+VAS", "+DAS"),

@@ -446,12 +446,10 @@ func (p *Pipeline) aux(v Variant) (*train.Aux, any, int) {
 		per := int(math.Round(p.Cfg.VASRatio * float64(p.Cfg.Train.BatchSize)))
 		return &train.Aux{Set: p.VAS, Mode: train.AuxMix, PerBatch: max(1, per)}, []any{p.Manifest, p.Cfg.VASRatio}, p.VAS.N
 	case DAS:
-		a := &train.Aux{Set: p.DAS.Images, Mode: train.AuxAppend}
-		if !p.DAS.DSA {
+		a := p.DAS.AppendAux(p.TrainSet, 0, false)
+		if a.Augment == nil {
 			return a, p.DASDir, p.DAS.Images.N
 		}
-		// A DAS distilled under DSA is trained on under it (DSA's protocol).
-		a.Augment = distill.Augment(p.TrainSet.ChannelStats())
 		return a, []any{p.DASDir, "dsa"}, p.DAS.Images.N
 	}
 	return nil, nil, 0
