@@ -333,7 +333,7 @@ func TestAuxAugment(t *testing.T) {
 			t.Fatalf("Augment got a %dx%dx%d image, want 16x16x1", h, w, c)
 		}
 		for i := range img {
-			img[i] = -img[i] - float32(rng.IntN(1)) // rng.IntN(1) is 0: the stream is usable
+			img[i] = -img[i]
 		}
 	}
 	labels := []fernb.Label{fernb.Angry, fernb.Disgust, fernb.Fear, fernb.Happy, fernb.Sad, fernb.Surprise, fernb.Neutral}
@@ -361,6 +361,28 @@ func TestAuxAugment(t *testing.T) {
 				t.Fatalf("aux slot %d pixel %d = %g, want the hook's %g", j, i, got[i], -img[i])
 			}
 		}
+	}
+
+	// A hook that draws from the stream: the same step filled twice gives
+	// the same batch, another step another one.
+	cfg.Aux.Augment = func(img []float32, h, w, c int, rng *rand.Rand) {
+		for i := range img {
+			img[i] += rng.Float32()
+		}
+	}
+	if bt, _, err = newBatcher(anchor, newClassIndex(labels), cfg); err != nil {
+		t.Fatal(err)
+	}
+	batch := func(step int) []float32 {
+		bt.fill(perm, 0, step)
+		return slices.Clone(bt.x[16*size:])
+	}
+	first := batch(1)
+	if !slices.Equal(first, batch(1)) {
+		t.Error("the same step gave different augmented auxiliary images")
+	}
+	if slices.Equal(first, batch(2)) {
+		t.Error("two steps gave the same augmented auxiliary images")
 	}
 }
 
