@@ -21,7 +21,10 @@
 // Peer runs fernb/bench/torch_peer.py, which builds the same network in
 // PyTorch with the same batch, input and threads and prints the same JSON;
 // Compare runs the two alternately, so that a noisy shared machine hurts
-// both sides alike, and reports the Go/PyTorch ratios.
+// both sides alike, and reports the Go/PyTorch ratios, together with the
+// ratios fernb would reach if its whole step ran at dot_gflops: when a
+// target lies above that ceiling, no change to the network code can reach
+// it on this backend; only a faster matmul or convolution kernel can.
 package bench
 
 import (

@@ -168,3 +168,47 @@ func BenchmarkInference(b *testing.B) {
 	}
 	b.ReportMetric(float64(64*b.N)/b.Elapsed().Seconds(), "images/s")
 }
+
+// TestSummarize checks the comparison's medians and ratios on hand-made
+// rounds, including the matmul-rate ceiling: 40 GFLOP/s over a 100 MFLOP
+// forward is 400 images/s of inference and 133.3 of training.
+func TestSummarize(t *testing.T) {
+	g := func(train, infer, dot float64) *Result {
+		return &Result{Model: "fer-cnn", Input: "48x48x1", Params: 10, FLOPsPerImage: 100e6,
+			TrainImagesPerS: train, InferImagesPerS: infer, TrainImagesPerCPUS: train / 2, InferImagesPerCPUS: infer / 2, DotGFLOPS: dot}
+	}
+	p := func(train, infer float64) *PeerResult {
+		return &PeerResult{Params: 10, FLOPsPerImage: 100e6, TrainImagesPerS: train, InferImagesPerS: infer,
+			TrainImagesPerCPUS: train, InferImagesPerCPUS: infer}
+	}
+	opts := Options{Batch: 64, Threads: 2}
+	c := summarize(opts, []*Result{g(50, 200, 40), g(70, 100, 40), g(60, 150, 40)},
+		[]*PeerResult{p(100, 400), p(200, 300), p(300, 500)})
+	checks := []struct {
+		name      string
+		got, want float64
+	}{
+		{"train ratio", c.TrainRatio, 0.3},         // 60 / 200
+		{"infer ratio", c.InferRatio, 0.375},       // 150 / 400
+		{"train ratio cpu", c.TrainRatioCPU, 0.15}, // 30 / 200
+		{"infer ratio cpu", c.InferRatioCPU, 0.188},
+		{"train ceiling", c.TrainRatioAtDot, 0.667}, // 133.3 / 200
+		{"infer ceiling", c.InferRatioAtDot, 1},     // 400 / 400
+	}
+	for _, k := range checks {
+		if k.got != k.want {
+			t.Errorf("%s = %v, want %v", k.name, k.got, k.want)
+		}
+	}
+	if c.Rounds != 3 || !c.SameParams || !c.SameFLOPs || c.Model != "fer-cnn" {
+		t.Errorf("comparison %+v", c)
+	}
+
+	// Without a measured matmul there is no ceiling, and a count mismatch shows.
+	q := p(100, 100)
+	q.Params = 11
+	c = summarize(opts, []*Result{g(50, 50, 0)}, []*PeerResult{q})
+	if c.TrainRatioAtDot != 0 || c.InferRatioAtDot != 0 || c.SameParams || !c.SameFLOPs {
+		t.Errorf("no-dot comparison %+v", c)
+	}
+}

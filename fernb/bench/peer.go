@@ -150,6 +150,13 @@ type Comparison struct {
 	SameFLOPs                                            bool    `json:"same_flops"`
 	TrainTarget                                          float64 `json:"train_target"`
 	InferTarget                                          float64 `json:"infer_target"`
+	// TrainRatioAtDot and InferRatioAtDot are the ratios fernb would reach if
+	// every FLOP of its step ran at the backend's measured matmul rate
+	// (Result.DotGFLOPS) with nothing else costing time: the ceiling of any
+	// rewrite of the network on this backend, below which a target is out of
+	// reach without a faster kernel. Zero when the matmul was not measured.
+	TrainRatioAtDot float64 `json:"train_ratio_at_dot_peak,omitempty"`
+	InferRatioAtDot float64 `json:"infer_ratio_at_dot_peak,omitempty"`
 }
 
 // Compare runs the Go benchmark and the PyTorch peer alternately rounds
@@ -161,8 +168,8 @@ func Compare(ctx context.Context, run func() (*Result, error), opts Options, rou
 	if rounds < 1 {
 		rounds = 1
 	}
-	cmp := &Comparison{Compare: "fernb-go/pytorch", Batch: opts.Batch, Threads: opts.Threads, Rounds: rounds,
-		TrainTarget: 1.5, InferTarget: 2, SameParams: true, SameFLOPs: true}
+	var gos []*Result
+	var peers []*PeerResult
 	for i := 0; i < rounds; i++ {
 		g, err := run()
 		if err != nil {
@@ -174,6 +181,19 @@ func Compare(ctx context.Context, run func() (*Result, error), opts Options, rou
 			return nil, err
 		}
 		onPeer(p)
+		gos, peers = append(gos, g), append(peers, p)
+	}
+	return summarize(opts, gos, peers), nil
+}
+
+// summarize pairs the rounds' Go and PyTorch results (same length, round i
+// of each together) into medians and ratios.
+func summarize(opts Options, gos []*Result, peers []*PeerResult) *Comparison {
+	cmp := &Comparison{Compare: "fernb-go/pytorch", Batch: opts.Batch, Threads: opts.Threads, Rounds: len(gos),
+		TrainTarget: 1.5, InferTarget: 2, SameParams: true, SameFLOPs: true}
+	var dotTrain, dotInfer []float64 // images/s at the measured matmul rate
+	for i, g := range gos {
+		p := peers[i]
 		cmp.Model, cmp.Input = g.Model, g.Input
 		cmp.GoTrain = append(cmp.GoTrain, g.TrainImagesPerS)
 		cmp.GoInfer = append(cmp.GoInfer, g.InferImagesPerS)
@@ -185,12 +205,21 @@ func Compare(ctx context.Context, run func() (*Result, error), opts Options, rou
 		cmp.torchInferCPU = append(cmp.torchInferCPU, p.InferImagesPerCPUS)
 		cmp.SameParams = cmp.SameParams && g.Params == p.Params
 		cmp.SameFLOPs = cmp.SameFLOPs && g.FLOPsPerImage == p.FLOPsPerImage
+		if g.DotGFLOPS > 0 && g.FLOPsPerImage > 0 {
+			// A training step counts 3x the forward FLOPs (see Result).
+			dotTrain = append(dotTrain, g.DotGFLOPS*1e9/(3*float64(g.FLOPsPerImage)))
+			dotInfer = append(dotInfer, g.DotGFLOPS*1e9/float64(g.FLOPsPerImage))
+		}
 	}
 	cmp.TrainRatio = round(median(cmp.GoTrain)/median(cmp.TorchTrain), 3)
 	cmp.InferRatio = round(median(cmp.GoInfer)/median(cmp.TorchInfer), 3)
 	cmp.TrainRatioCPU = round(median(cmp.goTrainCPU)/median(cmp.torchTrainCPU), 3)
 	cmp.InferRatioCPU = round(median(cmp.goInferCPU)/median(cmp.torchInferCPU), 3)
-	return cmp, nil
+	if len(dotTrain) == len(gos) && len(gos) > 0 {
+		cmp.TrainRatioAtDot = round(median(dotTrain)/median(cmp.TorchTrain), 3)
+		cmp.InferRatioAtDot = round(median(dotInfer)/median(cmp.TorchInfer), 3)
+	}
+	return cmp
 }
 
 func median(v []float64) float64 {
