@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"time"
 
@@ -105,6 +106,16 @@ func Run(ctx context.Context, backend compute.Backend, real *dataset.Tensors, cf
 	lo, hi := valueRange(real.X)
 	mean, std := real.ChannelStats()
 
+	if cfg.OutDir != "" {
+		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+			return nil, fmt.Errorf("distill: %w", err)
+		}
+		release, err := fernb.LockDir(cfg.OutDir)
+		if err != nil {
+			return nil, fmt.Errorf("distill: %w", err)
+		}
+		defer release()
+	}
 	st, resumed, err := loadCheckpoint(cfg, eng.nSyn*real.ImageSize())
 	if err != nil {
 		return nil, err

@@ -105,6 +105,11 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 		if err := os.MkdirAll(cfg.CheckpointDir, 0o755); err != nil {
 			return nil, fmt.Errorf("train: checkpoint dir: %w", err)
 		}
+		release, err := fernb.LockDir(cfg.CheckpointDir)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		defer release()
 		if old, err := ReadMeta(cfg.CheckpointDir); err == nil {
 			if err := compatible(old, meta); err != nil {
 				return nil, fmt.Errorf("train: %s holds another run: %w", cfg.CheckpointDir, err)
