@@ -15,15 +15,19 @@ const LockFile = ".fernb-lock"
 // another run in this process, holds the directory.
 var ErrDirInUse = errors.New("directory in use by another run")
 
-// LockDir takes an exclusive lock on the run directory dir (a training
-// checkpoint or distillation output directory), so that two runs never write
-// checkpoints into one directory: a notebook cell re-run while the previous
-// run still trains, or a script started twice, fails at once with the other
-// run's process id instead of interleaving two runs' checkpoints. The lock is
+// LockDir creates the run directory dir if needed (a training checkpoint or
+// distillation output directory) and takes an exclusive lock on it, so that
+// two runs never write checkpoints into one directory: a notebook cell re-run
+// while the previous run still trains, or a script started twice, fails at
+// once with the other run's process id instead of interleaving two runs'
+// checkpoints. The lock is
 // an advisory flock(2) on dir/.fernb-lock, released by release or when the
 // process exits (even if it crashes), so a stale lock file never blocks a
 // resume. On systems without flock it does nothing.
 func LockDir(dir string) (release func() error, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("fernb: %w", err)
+	}
 	path := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -34,7 +35,18 @@ func TestLockDir(t *testing.T) {
 		t.Fatalf("LockDir after release: %v", err)
 	}
 	release()
-	if _, err := LockDir(dir + "/missing/sub"); err == nil || errors.Is(err, ErrDirInUse) {
-		t.Errorf("LockDir of a missing directory: %v, want a plain error", err)
+	// A missing directory is created; one that cannot be is a plain error.
+	sub := filepath.Join(dir, "new", "run")
+	release, err = LockDir(sub)
+	if err != nil {
+		t.Fatalf("LockDir(%s): %v", sub, err)
+	}
+	release()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LockDir(filepath.Join(file, "run")); err == nil || errors.Is(err, ErrDirInUse) {
+		t.Errorf("LockDir under a regular file: %v, want a plain error", err)
 	}
 }

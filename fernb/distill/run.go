@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"time"
 
@@ -107,9 +106,6 @@ func Run(ctx context.Context, backend compute.Backend, real *dataset.Tensors, cf
 	mean, std := real.ChannelStats()
 
 	if cfg.OutDir != "" {
-		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
-			return nil, fmt.Errorf("distill: %w", err)
-		}
 		release, err := fernb.LockDir(cfg.OutDir)
 		if err != nil {
 			return nil, fmt.Errorf("distill: %w", err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"time"
 
@@ -102,9 +101,6 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 	st := resumeState{Seed: cfg.Seed, Steps: steps}
 	res = &Result{Skipped: skipped}
 	if cfg.CheckpointDir != "" {
-		if err := os.MkdirAll(cfg.CheckpointDir, 0o755); err != nil {
-			return nil, fmt.Errorf("train: checkpoint dir: %w", err)
-		}
 		release, err := fernb.LockDir(cfg.CheckpointDir)
 		if err != nil {
 			return nil, fmt.Errorf("train: %w", err)
