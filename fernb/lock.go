@@ -20,10 +20,9 @@ var ErrDirInUse = errors.New("directory in use by another run")
 // two runs never write checkpoints into one directory: a notebook cell re-run
 // while the previous run still trains, or a script started twice, fails at
 // once with the other run's process id instead of interleaving two runs'
-// checkpoints. The lock is
-// an advisory flock(2) on dir/.fernb-lock, released by release or when the
-// process exits (even if it crashes), so a stale lock file never blocks a
-// resume. On systems without flock it does nothing.
+// checkpoints. The lock is an advisory flock(2) on dir/.fernb-lock, released
+// by release or when the process exits (even if it crashes), so a stale lock
+// file never blocks a resume. On systems without flock it does nothing.
 func LockDir(dir string) (release func() error, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("fernb: %w", err)

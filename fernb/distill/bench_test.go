@@ -30,8 +30,8 @@ func benchOuter(b *testing.B, cfg Config) {
 	}
 	defer eng.finalize()
 	byClass, _ := classIndex(real, cfg.Classes)
-	st := initialState(cfg, real, byClass)
 	mean, std := real.ChannelStats()
+	st := initialState(cfg, real, byClass, mean, std)
 	iter := func(i int) {
 		x, y := sampleReal(real, byClass, cfg.RealPerClass, rand.New(rand.NewPCG(1, uint64(i))))
 		theta, err := eng.drawParams(int64(i))

@@ -106,7 +106,8 @@ func initialDAS(t *testing.T, cfg Config, real *dataset.Tensors) *DAS {
 		t.Fatal(err)
 	}
 	lo, hi := valueRange(real.X)
-	return newDAS(cfg, initialState(cfg, real, byClass), real, lo, hi)
+	mean, std := real.ChannelStats()
+	return newDAS(cfg, initialState(cfg, real, byClass, mean, std), real, lo, hi)
 }
 
 // dmLoss is the DM matching loss of images under `nets` fresh networks

@@ -97,6 +97,15 @@ func Run(ctx context.Context, backend compute.Backend, real *dataset.Tensors, cf
 	if progress == nil {
 		progress = func(Progress) {}
 	}
+	// Lock the output directory before any costly set-up, so that a second
+	// run into it is refused at once.
+	if cfg.OutDir != "" {
+		release, err := fernb.LockDir(cfg.OutDir)
+		if err != nil {
+			return nil, fmt.Errorf("distill: %w", err)
+		}
+		defer release()
+	}
 	eng, err := newEngine(backend, cfg)
 	if err != nil {
 		return nil, err
@@ -105,19 +114,12 @@ func Run(ctx context.Context, backend compute.Backend, real *dataset.Tensors, cf
 	lo, hi := valueRange(real.X)
 	mean, std := real.ChannelStats()
 
-	if cfg.OutDir != "" {
-		release, err := fernb.LockDir(cfg.OutDir)
-		if err != nil {
-			return nil, fmt.Errorf("distill: %w", err)
-		}
-		defer release()
-	}
 	st, resumed, err := loadCheckpoint(cfg, eng.nSyn*real.ImageSize())
 	if err != nil {
 		return nil, err
 	}
 	if st == nil {
-		st = initialState(cfg, real, byClass)
+		st = initialState(cfg, real, byClass, mean, std)
 	}
 	res := &Result{Resumed: resumed, StartIteration: st.Iteration}
 	if resumed {
@@ -235,13 +237,14 @@ func thetaSeed(seed int64, it int) int64 {
 	return int64(rand.New(rand.NewPCG(uint64(seed), uint64(it)+0x9e3779b97f4a7c15)).Uint64() >> 1)
 }
 
-// initialState draws the starting images (class-major) and learning rates.
-func initialState(cfg Config, real *dataset.Tensors, byClass [][]int) *state {
+// initialState draws the starting images (class-major) and learning rates;
+// mean and std are real's channel statistics (Tensors.ChannelStats), the
+// distribution of noise initialisation.
+func initialState(cfg Config, real *dataset.Tensors, byClass [][]int, mean, std []float32) *state {
 	size := real.ImageSize()
 	k := len(cfg.Classes)
 	st := &state{Syn: make([]float32, k*cfg.IPC*size)}
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0xd15711))
-	mean, std := real.ChannelStats()
 	for c := range k {
 		for j := range cfg.IPC {
 			dst := st.Syn[(c*cfg.IPC+j)*size : (c*cfg.IPC+j+1)*size]
