@@ -21,6 +21,13 @@
 // unfinished epoch and the history) is stored in the checkpoint's own
 // parameters, so it can never disagree with the weights it was saved with.
 //
+// Between epochs a run may continue with another batch composition (an
+// auxiliary mix added or dropped, hence another number of steps per epoch):
+// nothing of an unfinished epoch is kept then, and the weights, optimizer
+// state and history carry over, so a variant can continue a baseline's
+// checkpoint for the same remaining epochs. Inside an epoch, and for another
+// seed, batch size or training set, resuming is refused.
+//
 // # Self-describing checkpoints
 //
 // Next to GoMLX's checkpoint files Fit writes fernb-model.json (Meta): the

@@ -54,6 +54,26 @@ type resumeState struct {
 
 const stateParam = "fernb_resume_state"
 
+// rebatch adapts a resume state saved with another number of steps per
+// epoch (another batch composition: --aux vas: mixed in or dropped) to
+// steps. That is only sound between epochs, where nothing of the unfinished
+// epoch is kept: a run stopped inside an epoch must finish it with the
+// batches it started. At a boundary the weights, optimizer state and history
+// carry over, which is how a variant continues a baseline's checkpoint at
+// equal epochs with a different mix of data.
+func (st *resumeState) rebatch(steps int) error {
+	switch st.Step {
+	case 0: // the next epoch has not started
+	case st.Steps: // the epoch's training is done, its validation is not
+		st.Step = steps
+	default:
+		return fmt.Errorf("stopped at step %d of %d of epoch %d, and this run has %d steps per epoch (another batch size or --aux mix): finish that epoch with the settings it started with, or use a fresh directory",
+			st.Step, st.Steps, st.Epoch+1, steps)
+	}
+	st.Steps = steps
+	return nil
+}
+
 // Fit trains net on trainSet (evaluating on valSet after every epoch when
 // it is not nil) with cfg, reporting to progress (may be nil). With
 // cfg.CheckpointDir it saves every epoch and resumes from what it finds
@@ -120,9 +140,14 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 			if err := json.Unmarshal([]byte(str), &st); err != nil {
 				return nil, fmt.Errorf("train: %s: bad resume state: %w", cfg.CheckpointDir, err)
 			}
-			if st.Seed != cfg.Seed || st.Steps != steps {
-				return nil, fmt.Errorf("train: %s was trained with seed %d and %d steps/epoch, this run has seed %d and %d: use a fresh directory",
-					cfg.CheckpointDir, st.Seed, st.Steps, cfg.Seed, steps)
+			if st.Seed != cfg.Seed {
+				return nil, fmt.Errorf("train: %s was trained with seed %d, this run has seed %d: use a fresh directory",
+					cfg.CheckpointDir, st.Seed, cfg.Seed)
+			}
+			if st.Steps != steps {
+				if err := st.rebatch(steps); err != nil {
+					return nil, fmt.Errorf("train: %s: %w", cfg.CheckpointDir, err)
+				}
 			}
 			res.Resumed, res.ResumedEpoch, res.ResumedStep = true, st.Epoch+1, st.Step
 		}
@@ -278,6 +303,9 @@ func compatible(old, now *Meta) error {
 	}
 	if old.Train.BatchSize != now.Train.BatchSize || old.Train.Epochs > now.Train.Epochs && !old.Complete {
 		return fmt.Errorf("batch %d / %d epochs there, %d / %d here", old.Train.BatchSize, old.Train.Epochs, now.Train.BatchSize, now.Train.Epochs)
+	}
+	if old.TrainImages != 0 && old.TrainImages != now.TrainImages {
+		return fmt.Errorf("trained on %d usable images there, %d here (another training set)", old.TrainImages, now.TrainImages)
 	}
 	return nil
 }

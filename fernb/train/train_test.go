@@ -535,3 +535,99 @@ func TestInit(t *testing.T) {
 		t.Errorf("init with another label order: %v", err)
 	}
 }
+
+// TestResumeRebatched: a checkpoint taken between epochs continues with
+// another batch composition (auxiliary images mixed in, so more steps per
+// epoch), keeping its history and weights; one taken inside an epoch, or of
+// another training set, is refused with the reason.
+func TestResumeRebatched(t *testing.T) {
+	b := testBackend(t)
+	anchor, aux, val := bars(224, 16, 3), bars(28, 16, 6), bars(35, 16, 8)
+	mix := &Aux{Set: aux, Mode: AuxMix, PerBatch: 8} // 224/(32-8) = 9 steps instead of 7
+	base := Config{Epochs: 1, BatchSize: 32, LR: 0.02, Seed: 9}
+
+	// Fresh weights on the mixed batches: the loss a run that did not carry
+	// the checkpoint's weights over would show.
+	freshCfg := base
+	freshCfg.Aux = mix
+	fresh, err := Fit(context.Background(), b, smallNet(t), anchor, nil, freshCfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Between epochs: the anchor-only epoch 1, then epoch 2 with the mix.
+	cfg := base
+	cfg.CheckpointDir = t.TempDir()
+	first, err := Fit(context.Background(), b, smallNet(t), anchor, nil, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Epochs, cfg.Aux = 2, mix
+	res, err := Fit(context.Background(), b, smallNet(t), anchor, nil, cfg, nil)
+	if err != nil {
+		t.Fatalf("resume at an epoch boundary with another mix: %v", err)
+	}
+	if !res.Resumed || res.ResumedEpoch != 2 || res.StepsRun != 9 || len(res.History) != 2 {
+		t.Fatalf("resumed=%v at epoch %d, ran %d steps, %d history rows; want epoch 2, 9 steps, 2 rows",
+			res.Resumed, res.ResumedEpoch, res.StepsRun, len(res.History))
+	}
+	if res.History[0] != first.History[0] {
+		t.Errorf("epoch 1 row changed on resume: %+v, was %+v", res.History[0], first.History[0])
+	}
+	if got := res.History[1].Images; got != 9*32 {
+		t.Errorf("epoch 2 trained %d images, want 9 mixed batches of 32", got)
+	}
+	if l, f := res.History[1].TrainLoss, fresh.History[0].TrainLoss; l >= f {
+		t.Errorf("epoch 2 loss %.4f not below a fresh model's %.4f on the same batches: weights not carried over", l, f)
+	}
+
+	// Stopped after epoch 1's training, during its validation: the epoch's
+	// training counts, the rest runs with the mix.
+	cfg = base
+	cfg.CheckpointDir = t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err = Fit(ctx, b, smallNet(t), anchor, val, cfg, func(p Progress) {
+		if p.Stage == "validate" {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled in validation: %v", err)
+	}
+	cfg.Epochs, cfg.Aux = 2, mix
+	res, err = Fit(context.Background(), b, smallNet(t), anchor, val, cfg, nil)
+	if err != nil {
+		t.Fatalf("resume after validation was cut: %v", err)
+	}
+	if res.StepsRun != 9 || len(res.History) != 2 || res.History[0].Images != 7*32 || res.History[1].Images != 9*32 || res.History[0].ValAcc == 0 {
+		t.Errorf("ran %d steps, history %+v; want 9 steps, epoch 1 of 7x32 anchor images validated, epoch 2 of 9x32", res.StepsRun, res.History)
+	}
+
+	// Inside an epoch: refused, and the run it interrupted still finishes.
+	cfg = base
+	cfg.Epochs, cfg.CheckpointDir = 2, t.TempDir()
+	ctx, cancel = context.WithCancel(context.Background())
+	_, err = Fit(ctx, b, smallNet(t), anchor, nil, cfg, func(p Progress) {
+		if p.Stage == "train" && p.Epoch == 2 && p.Step == 3 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled Fit returned %v", err)
+	}
+	mixed := cfg
+	mixed.Aux = mix
+	if _, err := Fit(context.Background(), b, smallNet(t), anchor, nil, mixed, nil); err == nil || !strings.Contains(err.Error(), "step 3 of 7 of epoch 2") {
+		t.Errorf("mid-epoch resume with another mix: %v, want a refusal naming step 3 of 7 of epoch 2", err)
+	}
+	if _, err := Fit(context.Background(), b, smallNet(t), bars(200, 16, 3), nil, cfg, nil); err == nil || !strings.Contains(err.Error(), "another training set") {
+		t.Errorf("resume on another training set: %v, want a refusal", err)
+	}
+	res, err = Fit(context.Background(), b, smallNet(t), anchor, nil, cfg, nil)
+	if err != nil {
+		t.Fatalf("resume with the original settings: %v", err)
+	}
+	if res.StepsRun != 7-3 {
+		t.Errorf("resume with the original settings ran %d steps, want 4", res.StepsRun)
+	}
+}
