@@ -337,6 +337,21 @@ func TestPipelineTiny(t *testing.T) {
 			t.Errorf("entry %s kept with margin %v < 0.02", e.Ref, e.Margin)
 		}
 	}
+
+	// A --limit run in the same output directory trains its own primitive
+	// learner instead of resuming the full run's.
+	cfg.Limit = 70
+	p4, err := NewPipeline(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p4.Close()
+	if err := p4.TrainPrimitive(ctx); err != nil {
+		t.Fatalf("limited run next to a full one: %v", err)
+	}
+	if p4.PrimitiveDir == p2.PrimitiveDir || p4.Anchor.N > 70 {
+		t.Errorf("limited run trained %d anchor images in %s (the full run's: %s)", p4.Anchor.N, p4.PrimitiveDir, p2.PrimitiveDir)
+	}
 }
 
 // TestReportDistillation: the report's distillation section says the

@@ -236,6 +236,9 @@ func (p *Pipeline) trainProgress(stage string) func(train.Progress) {
 func (p *Pipeline) fit(ctx context.Context, stage string, trainSet, val *dataset.Tensors, aux *train.Aux, seed int64, id ...any) (*train.Result, string, error) {
 	tc := p.Cfg.Train
 	tc.Seed = seed
+	if p.Cfg.Limit > 0 { // a --limit run trains on other images: its own directory
+		id = append(id, "limit", p.Cfg.Limit)
+	}
 	dir := p.cache("model-" + key(p.Cfg.Model, tc, p.Cfg.Preprocess.Height, id))
 	tc.CheckpointDir = dir
 	tc.Aux = aux

@@ -95,7 +95,8 @@ type Config struct {
 	// Limit, when > 0, keeps at most this many images of every labelled
 	// set (a per-class stratified subset drawn from a fixed seed): for
 	// smoke runs of a real-data setting on a small machine. Results made
-	// with it say so in their data notes.
+	// with it say so in their data notes, and its models are cached apart
+	// from a full run's in the same output directory.
 	Limit int `json:"limit,omitempty"`
 	// AllowRealImages lets the figures that draw faces draw real ones (for
 	// a local, git-ignored results directory; never for notebooks).
