@@ -54,14 +54,17 @@ type resumeState struct {
 
 const stateParam = "fernb_resume_state"
 
-// rebatch adapts a resume state saved with another number of steps per
-// epoch (another batch composition: --aux vas: mixed in or dropped) to
-// steps. That is only sound between epochs, where nothing of the unfinished
+// rebatch adapts a resume state to steps per epoch when it was saved with
+// another number (another batch composition: --aux vas: mixed in or
+// dropped); with the same number it changes nothing. That is only sound between epochs, where nothing of the unfinished
 // epoch is kept: a run stopped inside an epoch must finish it with the
 // batches it started. At a boundary the weights, optimizer state and history
 // carry over, which is how a variant continues a baseline's checkpoint at
 // equal epochs with a different mix of data.
 func (st *resumeState) rebatch(steps int) error {
+	if st.Steps == steps {
+		return nil
+	}
 	switch st.Step {
 	case 0: // the next epoch has not started
 	case st.Steps: // the epoch's training is done, its validation is not
@@ -144,10 +147,8 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 				return nil, fmt.Errorf("train: %s was trained with seed %d, this run has seed %d: use a fresh directory",
 					cfg.CheckpointDir, st.Seed, cfg.Seed)
 			}
-			if st.Steps != steps {
-				if err := st.rebatch(steps); err != nil {
-					return nil, fmt.Errorf("train: %s: %w", cfg.CheckpointDir, err)
-				}
+			if err := st.rebatch(steps); err != nil {
+				return nil, fmt.Errorf("train: %s: %w", cfg.CheckpointDir, err)
 			}
 			res.Resumed, res.ResumedEpoch, res.ResumedStep = true, st.Epoch+1, st.Step
 		}
