@@ -75,10 +75,12 @@ fi
 
 # --- 2. Go tools -----------------------------------------------------------------
 if ! command -v go >/dev/null 2>&1; then
-	say "the go command is not on PATH; install Go 1.26 or newer first (https://go.dev/dl/)" >&2
+	say "the go command is not on PATH; install Go 1.21 or newer first (it fetches Go 1.27.3 itself) (https://go.dev/dl/)" >&2
 	exit 1
 fi
 export GOEXPERIMENT=simd
+# fernb needs Go 1.27; a Go with GOTOOLCHAIN=local would refuse go.mod.
+export GOTOOLCHAIN=go1.27.3
 (cd "$root" && go install tool)
 gobin="$(go env GOBIN)"
 [[ -n "$gobin" ]] || gobin="$(go env GOPATH | cut -d: -f1)/bin"

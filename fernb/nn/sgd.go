@@ -166,6 +166,12 @@ func (o *sgdMomentum) UpdateGraphWithGradients(scope *model.Scope, grads []*grap
 		exceptions.Panicf("nn.SGDMomentum: no gradients: are there trainable variables in use by the graph?")
 	}
 	g := grads[0].Graph()
+	if !scope.IsTraining(g) {
+		// A backend that prefers constants (the Go backend) embeds the
+		// variables of a non-training graph as constants, so the update
+		// below would be computed and then lost.
+		exceptions.Panicf("nn.SGDMomentum: the step graph is not marked as training: call scope.SetTraining(g, true) before binding any variable")
+	}
 	lr := optimizer.LearningRateVar(scope, lossDType, o.cfg.LearningRate).NodeValue(g)
 	step := optimizer.IncrementGlobalStep(g, dtypes.Int64)
 	if o.cfg.StepsPerEpoch > 0 && o.cfg.Schedule.Every > 0 {

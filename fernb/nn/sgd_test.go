@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
@@ -23,6 +24,7 @@ var (
 
 func sgdStepFn(opt optimizer.Interface) func(scope *model.Scope, g *graph.Graph) []*graph.Node {
 	return func(scope *model.Scope, g *graph.Graph) []*graph.Node {
+		scope.SetTraining(g, true)
 		w1 := scope.In("layer1").VariableWithValue("w", sgdW1).NodeValue(g)
 		w2 := scope.In("layer2").VariableWithValue("w", [][]float64{sgdW2[:2], sgdW2[2:]}).NodeValue(g)
 		loss := graph.Add(
@@ -258,5 +260,24 @@ func TestBindVariables(t *testing.T) {
 		if v != 2 {
 			t.Fatalf("2*gamma (Ones) = %g", v)
 		}
+	}
+}
+
+// TestSGDRefusesNonTrainingGraph checks that a step graph not marked as
+// training fails loudly: on a backend that prefers constants its variables
+// would be compiled in and every update silently lost.
+func TestSGDRefusesNonTrainingGraph(t *testing.T) {
+	b := goBackend(t)
+	store := model.NewStore()
+	opt := SGDMomentum(SGDConfig{LearningRate: 0.1})
+	exec := model.MustNewExec(b, store, func(scope *model.Scope, g *graph.Graph) *graph.Node {
+		w := scope.In("layer1").VariableWithValue("w", sgdW1).NodeValue(g)
+		loss := graph.ReduceAllSum(graph.Square(w))
+		opt.UpdateGraph(scope, g, loss)
+		return loss
+	})
+	_, err := exec.Exec()
+	if err == nil || !strings.Contains(err.Error(), "not marked as training") {
+		t.Fatalf("step graph without SetTraining: err = %v, want one saying it is not marked as training", err)
 	}
 }

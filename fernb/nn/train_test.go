@@ -49,6 +49,7 @@ func TestTrainsTinyCNN(t *testing.T) {
 	}
 	opt := SGDMomentum(SGDConfig{LearningRate: 0.1})
 	step := model.MustNewExec(b, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
+		scope.SetTraining(x.Graph(), true)
 		p, vars := BindVariables(scope.In("net"), x.Graph(), specs, dtypes.Float32)
 		h := Conv2D(x, p["conv/kernel"], nil, 1, Same)
 		h, m, v := BatchNorm(h, p["bn/gamma"], p["bn/beta"], p["bn/mean"], p["bn/var"], true)

@@ -92,8 +92,8 @@ func TestKernelSpecTemplate(t *testing.T) {
 	if len(spec.Argv) < 2 || spec.Argv[0] != "{resource_dir}/launch.sh" || spec.Argv[1] != "{connection_file}" {
 		t.Errorf("argv = %q, want [{resource_dir}/launch.sh {connection_file}]", spec.Argv)
 	}
-	if spec.Env["GOEXPERIMENT"] != "simd" || spec.Language != "go" {
-		t.Errorf("env = %v, language %q; want GOEXPERIMENT=simd, go", spec.Env, spec.Language)
+	if spec.Env["GOEXPERIMENT"] != "simd" || spec.Env["GOTOOLCHAIN"] != "go1.27.3" || spec.Language != "go" {
+		t.Errorf("env = %v, language %q; want GOEXPERIMENT=simd, GOTOOLCHAIN=go1.27.3, go", spec.Env, spec.Language)
 	}
 }
 

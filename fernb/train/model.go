@@ -114,6 +114,11 @@ func writeMeta(dir string, m *Meta) error {
 
 // Model is a network with its weights, ready for inference: returned by
 // Fit, or read from a checkpoint directory by LoadModel.
+//
+// Inference graphs may hold the weights as constants (the Go backend prefers
+// them: the matrix multiply packs a constant operand once), so a Model
+// rebuilds them after its weights change. Trainer.Step reports its own
+// changes; code that sets Store's variables by hand calls WeightsChanged.
 type Model struct {
 	Net     *models.Net
 	Meta    Meta
@@ -121,8 +126,18 @@ type Model struct {
 	Store   *model.Store
 	backend compute.Backend
 
-	mu    sync.Mutex
-	infer *model.Exec // logits, features; compiled once per batch shape
+	mu      sync.Mutex
+	infer   *model.Exec // logits, features; compiled once per batch shape
+	inferAt uint64      // the weights version infer was built at
+	version uint64      // bumped by WeightsChanged
+}
+
+// WeightsChanged tells the model that Store's values changed, so inference
+// graphs built with the old weights are dropped.
+func (m *Model) WeightsChanged() {
+	m.mu.Lock()
+	m.version++
+	m.mu.Unlock()
 }
 
 // Backend returns the backend the model runs on.
@@ -175,12 +190,17 @@ func (m *Model) checkVariables() error {
 	return nil
 }
 
-// inferExec returns the inference executor, built on first use.
+// inferExec returns the inference executor, built on first use and again
+// after the weights changed.
 func (m *Model) inferExec() (*model.Exec, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.infer != nil {
+	if m.infer != nil && m.inferAt == m.version {
 		return m.infer, nil
+	}
+	if m.infer != nil {
+		m.infer.Finalize()
+		m.infer = nil
 	}
 	net := m.Net
 	e, err := model.NewExec(m.backend, m.Store, func(scope *model.Scope, x *graph.Node) (*graph.Node, *graph.Node) {
@@ -192,7 +212,7 @@ func (m *Model) inferExec() (*model.Exec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: building inference: %w", err)
 	}
-	m.infer = e
+	m.infer, m.inferAt = e, m.version
 	return e, nil
 }
 

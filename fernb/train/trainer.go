@@ -59,6 +59,7 @@ func newTrainer(backend compute.Backend, net *models.Net, store *model.Store, cf
 	})
 	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x, y, w *graph.Node) (*graph.Node, *graph.Node) {
 		g := x.Graph()
+		scope.SetTraining(g, true) // keeps the variables parameters: see nn.SGDMomentum
 		p, vars := bindVariables(scope.In(modelScope), g, net.Specs)
 		if rngVar != nil {
 			p[models.RNGParam] = rngVar.NodeValue(g)
@@ -114,6 +115,7 @@ func (t *Trainer) Step(x []float32, y []int32, w []float32) (loss, correct float
 		}
 	}
 	outs, err := t.exec.Exec(args...)
+	t.Model.WeightsChanged() // also on error: the donated weights may be gone
 	if err != nil {
 		return 0, 0, err
 	}

@@ -10,6 +10,8 @@
 #     github.com/fernb/fernb/fernb/... with no set-up cell;
 #   - sets GOEXPERIMENT=simd: without it the pure-Go backend's matrix multiply
 #     runs scalar, about 10x slower;
+#   - sets GOTOOLCHAIN=go1.27.3 unless it names a toolchain already: fernb
+#     needs Go 1.27, and a Go with GOTOOLCHAIN=local refuses go.mod;
 #   - puts the Go tools installed by `go install tool` (gonb, goimports) on
 #     PATH, because GoNB calls goimports and go by name.
 set -euo pipefail
@@ -43,6 +45,11 @@ if [[ -z "$gobin" ]]; then
 	gobin="$(go env GOPATH | cut -d: -f1)/bin"
 fi
 export PATH="$gobin:$PATH"
+
+case "${GOTOOLCHAIN:-}" in
+go1.*) ;;
+*) export GOTOOLCHAIN=go1.27.3 ;;
+esac
 
 case ",${GOEXPERIMENT:-}," in
 *,simd,*) ;;
