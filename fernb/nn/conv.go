@@ -164,15 +164,11 @@ func Conv2D(x, kernel, bias *graph.Node, stride int, pad Padding) *graph.Node {
 // im2colConv is the Differentiable convolution: the patches of x as a matrix
 // [N*outH*outW, kh*kw*Cin] times the kernel as [kh*kw*Cin, Cout].
 //
-// Its gradient is written by hand (withVJP) rather than derived op by op,
-// for reasons measured on the Go backend: GoMLX's DotGeneral VJP ends in a
-// Transpose even when the permutation is the identity, which the Go backend
-// executes as an element-by-element copy of the whole patch gradient (22% of
-// a conv training step); the kernel gradient is arranged so that no operand
-// of the size of the patch matrix needs transposing; and the forward patches
-// can be cut out with Slice+Concatenate (about twice as fast as Gather)
-// because the first-order gradient never goes through Slice's VJP (Pad, which
-// itself has no VJP), so second-order gradients still work.
+// Its gradient is written by hand (withVJP) rather than derived op by op:
+// GoMLX's DotGeneral VJP ends in a Transpose even when the permutation is the
+// identity, which the Go backend executes as an element-by-element copy of
+// the whole patch gradient, and the kernel gradient can be arranged so that
+// only the smaller of its two operands is transposed.
 func im2colConv(x, kernel, bias *graph.Node, geom geometry) *graph.Node {
 	cin := x.Shape().Dimensions[3]
 	cout := kernel.Shape().Dimensions[3]
@@ -184,7 +180,7 @@ func im2colConv(x, kernel, bias *graph.Node, geom geometry) *graph.Node {
 	if pointwise {
 		cols = graph.Reshape(x, m, cin)
 	} else {
-		cols = slicePatches(x, geom)
+		cols = patches(x, geom)
 	}
 	k2 := graph.Reshape(kernel, kdim, cout)
 
@@ -202,29 +198,66 @@ func im2colConv(x, kernel, bias *graph.Node, geom geometry) *graph.Node {
 		} else {
 			dx = col2im(dcols, geom, cin)
 		}
-		// dk = colsᵀ·dy. The matmul wants its lhs as [cross, contracting];
-		// contracting cols over its first axis would make the backend
-		// transpose all of cols (M×K), so transpose dy (M×Cout, K/Cout times
-		// smaller) and take (dyᵀ·cols)ᵀ, the last transpose kernel-sized.
-		dkT := graph.DotGeneral(graph.Transpose(dy, 0, 1), []int{1}, nil, cols, []int{0}, nil)
-		dk := graph.Reshape(graph.Transpose(dkT, 0, 1), geom.kh, geom.kw, cin, cout)
-		return []*graph.Node{dx, dk}
+		// dk = colsᵀ·dy. The matmul wants its lhs as [cross, contracting],
+		// and contracting over the rows axis of an operand costs the backend
+		// far more than transposing one first, so transpose the smaller of
+		// cols (M×K) and dy (M×Cout); dy is transposed in row blocks
+		// (batchedRowsT), which keeps each transpose inside the cache.
+		var dk *graph.Node
+		if kdim < cout { // a first layer on grey images
+			dk = graph.DotGeneral(graph.Transpose(cols, 0, 1), []int{1}, nil, dy, []int{0}, nil)
+		} else {
+			dk = graph.Transpose(batchedRowsT(dy, cols), 0, 1)
+		}
+		return []*graph.Node{dx, graph.Reshape(dk, geom.kh, geom.kw, cin, cout)}
 	})
 	return graph.Reshape(y, geom.n, geom.outH, geom.outW, cout)
 }
 
-// slicePatches returns the im2col matrix [N*outH*outW, kh*kw*Cin] of x, taps
-// ordered (dy, dx, c) like the reshaped kernel: the taps of sliceTaps
-// concatenated on the channel axis. On the Go backend this is about twice as
-// fast as the equivalent Gather.
-func slicePatches(x *graph.Node, geom geometry) *graph.Node {
-	c := x.Shape().Dimensions[3]
-	taps := sliceTaps(x, geom, 0)
-	patches := taps[0]
-	if len(taps) > 1 {
-		patches = graph.Concatenate(taps, 3)
+// batchedRowsT returns aᵀ·b for a [M, A] and b [M, B] as [A, B]: the rows are
+// split into up to 8 blocks, each block's aᵀ·b is one matmul of a batched
+// DotGeneral after a per-block transpose of a, and the blocks are summed. The
+// Go backend transposes a whole tall matrix with its output rows a page or
+// more apart; per block the transpose stays in cache.
+func batchedRowsT(a, b *graph.Node) *graph.Node {
+	m, da, db := a.Shape().Dimensions[0], a.Shape().Dimensions[1], b.Shape().Dimensions[1]
+	nb := 8
+	for m%nb != 0 {
+		nb /= 2
 	}
-	return graph.Reshape(patches, geom.n*geom.outH*geom.outW, geom.kh*geom.kw*c)
+	at := graph.Transpose(graph.Reshape(a, nb, m/nb, da), 1, 2) // [nb, A, M/nb]
+	prod := graph.DotGeneral(at, []int{2}, []int{0}, graph.Reshape(b, nb, m/nb, db), []int{1}, []int{0})
+	return graph.ReduceSum(prod, 0)
+}
+
+// gatherMinChannels is the channel count from which patches and col2im move
+// whole pixels (rows of C values) with one Gather / ScatterSum instead of
+// per-tap Slices: each row is one block copy, while Slice walks its output
+// element by element; below it, rows are too short for the block copies to
+// win.
+const gatherMinChannels = 8
+
+// patches returns the im2col matrix [N*outH*outW, kh*kw*Cin] of x, taps
+// ordered (dy, dx, c) like the reshaped kernel. Wide inputs gather whole
+// pixels from x flattened to [N*H*W+1, C] (the extra row is the zero
+// padding); narrow ones (grey images) concatenate the strided Slices of
+// sliceTaps. Both are differentiable again (Gather's VJP is ScatterSum and
+// back; Slice's is Pad).
+func patches(x *graph.Node, geom geometry) *graph.Node {
+	c := x.Shape().Dimensions[3]
+	m, k := geom.n*geom.outH*geom.outW, geom.kh*geom.kw*c
+	if c >= gatherMinChannels {
+		rows := geom.n * geom.h * geom.w
+		flat := graph.Concatenate([]*graph.Node{graph.Reshape(x, rows, c),
+			graph.Zeros(x.Graph(), shapes.Make(x.DType(), 1, c))}, 0)
+		return graph.Reshape(graph.Gather(flat, patchIndices(x.Graph(), geom), true), m, k)
+	}
+	taps := sliceTaps(x, geom, 0)
+	p := taps[0]
+	if len(taps) > 1 {
+		p = graph.Concatenate(taps, 3)
+	}
+	return graph.Reshape(p, m, k)
 }
 
 // sliceTaps returns, for each window offset (dy, dx) in row-major order, the
@@ -276,14 +309,14 @@ func sliceTaps(x *graph.Node, geom geometry, fill float64) []*graph.Node {
 // col2im is the adjoint of patch extraction: it sums the patch gradients
 // dcols [N*outH*outW, kh*kw*C] back onto the image [N,H,W,C].
 //
-// For stride 1 it shifts and adds the taps with Slice, Concatenate (zeros)
-// and Add, which on the Go backend costs about a third less CPU than a
-// ScatterSum (whose per-element loop is generic and single-threaded) and
-// gives the parallel executor independent work per kernel row. Strided
-// convolutions scatter. Both forms differentiate again (Slice's VJP is Pad,
-// which is only needed at third order; ScatterSum's is Gather).
+// Wide inputs and strided convolutions scatter-add whole pixels (rows of C
+// values, block operations, like patches' Gather); narrow stride-1 inputs
+// shift and add the taps with Slice, Concatenate (zeros) and Add, cheaper
+// there than a scatter of rows a few values long. Both forms differentiate
+// again (Slice's VJP is Pad, only needed at third order; ScatterSum's is
+// Gather).
 func col2im(dcols *graph.Node, geom geometry, c int) *graph.Node {
-	if geom.stride == 1 {
+	if geom.stride == 1 && c < gatherMinChannels {
 		return col2imShift(dcols, geom, c)
 	}
 	g := dcols.Graph()

@@ -19,38 +19,42 @@
 //
 // # Why these formulations
 //
-// GoMLX v0.28.2 on the pure-Go backend has two problems with its native ops:
-// graph.ConvGeneral is a scalar loop (an order of magnitude slower than a
-// matrix product), and neither ConvGeneral, MaxPool nor MeanPool can be
-// differentiated twice (the VJP of ConvGeneral's VJP builds an invalid
-// convolution; SelectAndScatterMax, Pad and Reverse have no VJP). Its
-// ConvGeneral input gradient is also wrong for even kernel sizes, and its
-// MeanPool gradient with padding crashes the Go backend (both found by this
-// package's tests). This package therefore writes
+// On the pure-Go backend (compute v0.1.14 under GoMLX v0.28.16)
+// graph.ConvGeneral is a scalar loop, ConvGeneral, MaxPool and MeanPool do
+// not differentiate twice, and most time goes to data movement rather than
+// arithmetic: Slice and BroadcastInDim walk their output element by element,
+// a tall 2-D Transpose writes rows a page apart, while Gather, ScatterSum,
+// Concatenate and Pad move whole blocks and the matmul is SIMD. One line per
+// choice:
 //
-//   - convolution as im2col: the k×k patches of the (zero-concatenated) input
-//     are cut out with strided Slices and concatenated into a matrix
-//     [N*outH*outW, k*k*Cin] that multiplies the reshaped kernel in one
-//     DotGeneral on the Go backend's SIMD matmul path;
-//   - its gradient by hand (see withVJP): dpatches = dy·Kᵀ folded back onto the
-//     image by shift-and-add (stride 1) or one ScatterSum (strided), and
-//     dK = (dyᵀ·patches)ᵀ. GoMLX's own derivation would add an identity
-//     Transpose of the whole patch matrix, which the Go backend executes as an
-//     element-wise copy, and a transpose of the patch matrix inside the matmul;
-//   - pooling with window == stride (dividing the image) as Reshape followed by
-//     ReduceMax/ReduceMean, and any other window/stride as Max/Add over the
-//     strided Slices of the window taps (the border filled by concatenation,
-//     not Pad), with a hand-written gradient folded back like the conv's;
-//   - batch normalisation with the textbook gradient (through the batch
-//     statistics, which GoMLX's norm.BatchNorm stops on this backend) and
-//     group normalisation from plain arithmetic.
+//   - convolution is im2col: one DotGeneral of the patch matrix
+//     [N*outH*outW, kh*kw*Cin] with the kernel laid out as [Cout, K], the
+//     matmul's fastest layout;
+//   - patches of inputs with 8 or more channels are one Gather of whole
+//     pixels (a block copy each), with the zero padding as an extra row;
+//     grey inputs, whose pixels are one value, concatenate strided Slices;
+//   - the convolution's gradient is written by hand (see withVJP): the patch
+//     gradient dy·Kᵀ is scatter-added back by pixel (ScatterSum, or
+//     shift-and-add of Slices for narrow inputs), and the kernel gradient
+//     transposes the smaller of the patch matrix and dy, dy in row blocks
+//     (batchedRowsT) so that each transpose stays in cache;
+//   - pooling with window == stride (dividing the image) is Reshape then
+//     ReduceMax/ReduceMean, any other window/stride Max/Add over the strided
+//     Slices of the window taps (the border filled by concatenation, not
+//     Pad), with a hand-written gradient folded back like the conv's;
+//   - per-channel vectors meet [rows, C] tensors as [1, C] (channelWise):
+//     the backend broadcasts that in its row loop, where an explicit
+//     BroadcastInDim costs a generic per-element pass of its own;
+//   - batch normalisation has the textbook gradient (through the batch
+//     statistics) and sums over rows as products with a ones vector; group
+//     normalisation is plain arithmetic.
 //
 // Every op in a forward pass and in its hand-written gradient has a VJP that
-// is itself differentiable (Slice's VJP is Pad, which has none, but Slice only
-// appears in first-order gradients, and Pad is then only needed at third
-// order), so the layers differentiate twice; the package tests check the
-// gradient of a loss after 1 and 3 unrolled SGD steps with respect to the
-// input images and the learning rate against finite differences.
+// is itself differentiable (Slice's VJP is Pad, only needed at third order;
+// Gather's is ScatterSum and ScatterSum's Gather), so the layers
+// differentiate twice; the package tests check the gradient of a loss after
+// 1 and 3 unrolled SGD steps with respect to the input images and the
+// learning rate against finite differences.
 //
 // On other backends (XLA) the native ops are faster (cuDNN, XLA's fused
 // convolutions), so Conv2D and the pools use graph.Convolve / MaxPool /
@@ -71,10 +75,16 @@
 // PyTorch picks one; ties only occur among equal values, e.g. zeros after a
 // ReLU, whose own gradient is zero there.
 //
-// # GoMLX pitfall for callers
+// # GoMLX pitfalls for callers
 //
-// With GoMLX v0.28.2's model.Exec on the Go backend, returning a variable's
-// value node itself as a graph output while another bound variable is unused
-// in that graph fails at execution ("index out of range"); return a computed
-// value instead.
+// On a backend that prefers constants (the Go backend), GoMLX compiles the
+// variables of a graph not marked as training into it as constants: a
+// training step must call scope.SetTraining(g, true) before binding any
+// variable (SGDMomentum refuses a step graph without it), and an inference
+// graph must be rebuilt after the weights change (train.Model does).
+//
+// With model.Exec on the Go backend, returning a variable's value node
+// itself as a graph output while another bound variable is unused in that
+// graph failed at execution ("index out of range") in GoMLX v0.28.2; return
+// a computed value instead.
 package nn

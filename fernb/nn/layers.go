@@ -34,17 +34,15 @@ func Dense(x, w, b *graph.Node) *graph.Node {
 }
 
 // AddChannels returns x [..., C] plus v [C] on every position: a bias or
-// shift per channel. v is broadcast with one explicit BroadcastInDim that
-// changes rank, which the Go backend's ImplicitBroadcastFusion pass leaves
-// alone, so the Add runs its same-shape loop instead of the generic
-// per-element broadcasting iterator (about 40% less CPU, measured on a
-// [147456,32] tensor).
+// shift per channel. It adds on the [rows, C] view of x with v as [1, C]
+// (see channelWise for why that form).
 func AddChannels(x, v *graph.Node) *graph.Node {
 	d := x.Shape().Dimensions
 	if v.Rank() != 1 || x.Rank() < 1 || d[len(d)-1] != v.Shape().Dimensions[0] {
 		exceptions.Panicf("nn.AddChannels: v must be [%d] for x %s, got %s", d[len(d)-1], x.Shape(), v.Shape())
 	}
-	return graph.Add(x, graph.BroadcastPrefix(v, d[:len(d)-1]...))
+	c := d[len(d)-1]
+	return graph.Reshape(graph.Add(graph.Reshape(x, x.Shape().Size()/max(c, 1), c), channelWise(v)), d...)
 }
 
 // Flatten reshapes x [N,...] to [N, prod(...)].

@@ -25,8 +25,7 @@ import (
 // graph.StopGradient); bias, if not nil, is a vector over y's last axis
 // (differentiated by GoMLX as usual, unless the caller stops it) added to y
 // after the zero term is folded into it, so
-// it costs no extra pass over y; it is broadcast explicitly (channelWise),
-// the Go backend's fast form. The result has y's shape.
+// it costs no extra pass over y (AddChannels). The result has y's shape.
 func withVJP(yStopped *graph.Node, bias *graph.Node, inputs []*graph.Node, vjp func(dy *graph.Node) []*graph.Node) *graph.Node {
 	var dy, dyUsed *graph.Node
 	var grads []*graph.Node
@@ -52,11 +51,12 @@ func withVJP(yStopped *graph.Node, bias *graph.Node, inputs []*graph.Node, vjp f
 		}
 	}
 	zero = graph.MulScalar(zero, 0)
+	var y *graph.Node
 	if bias != nil {
-		d := yStopped.Shape().Dimensions
-		zero = graph.BroadcastPrefix(graph.Add(bias, zero), d[:len(d)-1]...)
+		y = AddChannels(yStopped, graph.Add(bias, zero))
+	} else {
+		y = graph.Add(yStopped, zero)
 	}
-	y := graph.Add(yStopped, zero)
 	return graph.IdentityWithCustomGradient(y, func(_, v *graph.Node) *graph.Node {
 		dy = v
 		return v
