@@ -39,7 +39,8 @@
 //     transposes the smaller of the patch matrix and dy, dy in row blocks
 //     (batchedRowsT) so that each transpose stays in cache;
 //   - pooling with window == stride (dividing the image) is Reshape then
-//     ReduceMax/ReduceMean, any other window/stride Max/Add over the strided
+//     Max over the Slices of each window axis (tiledMax; ReduceMax over the
+//     window axes walks a generic iterator) or ReduceMean, any other window/stride Max/Add over the strided
 //     Slices of the window taps (the border filled by concatenation, not
 //     Pad), with a hand-written gradient folded back like the conv's;
 //   - per-channel vectors meet [rows, C] tensors as [1, C] (channelWise):

@@ -32,7 +32,8 @@ func MaxPool2DWith(x *graph.Node, window, stride int, pad Padding) *graph.Node {
 // the image it skips the hand-written gradient of the training form, whose
 // bookkeeping makes the Go backend copy x once (measured: 10-12% of the FER
 // CNN's inference time); the result is identical, and it remains twice
-// differentiable through GoMLX's own (slower) ReduceMax gradient.
+// differentiable through GoMLX's own gradients of Slice and Max (which send
+// a tie's gradient to its first tap only).
 func MaxPool2DInference(x *graph.Node, window, stride int, pad Padding) *graph.Node {
 	return pool2D("MaxPool2D", x, window, stride, pad, true, false)
 }
@@ -68,7 +69,7 @@ func pool2D(name string, x *graph.Node, window, stride int, pad Padding, isMax, 
 			return tiledMaxPool(x, r)
 		}
 		if isMax {
-			return graph.ReduceMax(r, 2, 4)
+			return tiledMax(r)
 		}
 		return graph.ReduceMean(r, 2, 4)
 	}
@@ -86,12 +87,32 @@ func pool2D(name string, x *graph.Node, window, stride int, pad Padding, isMax, 
 // made of differentiable ops of dy, so it differentiates again.
 func tiledMaxPool(x, r *graph.Node) *graph.Node {
 	k := r.Shape().Dimensions[2]
-	y := graph.ReduceMax(r, 2, 4)
+	y := tiledMax(r)
 	return withVJP(graph.StopGradient(y), nil, []*graph.Node{x}, func(dy *graph.Node) []*graph.Node {
 		mask := graph.Equal(r, spreadWindows(y, k))
 		dr := graph.Where(mask, spreadWindows(dy, k), graph.ScalarZero(dy.Graph(), dy.DType()))
 		return []*graph.Node{graph.Reshape(dr, x.Shape().Dimensions...)}
 	})
+}
+
+// tiledMax is the max of r [N, H/k, k, W/k, k, C] over axes 2 and 4. It
+// takes the Max of the k Slices of each window axis in turn: each Slice
+// copies rows of W*C, then C, values, and Max runs the backend's vector
+// loop, where ReduceMax over the two inner axes walks a generic per-element
+// iterator.
+func tiledMax(r *graph.Node) *graph.Node {
+	d := r.Shape().Dimensions
+	n, ho, k, wo, c := d[0], d[1], d[2], d[3], d[5]
+	maxOver := func(v *graph.Node) *graph.Node { // v [rows, k, inner]: max over axis 1
+		m := graph.Slice(v, graph.AxisRange(), graph.AxisElem(0))
+		for i := 1; i < k; i++ {
+			m = graph.Max(m, graph.Slice(v, graph.AxisRange(), graph.AxisElem(i)))
+		}
+		return m
+	}
+	rows := maxOver(graph.Reshape(r, n*ho, k, wo*k*c)) // [N*H/k, 1, W*C]
+	y := maxOver(graph.Reshape(rows, n*ho*wo, k, c))   // [N*H/k*W/k, 1, C]
+	return graph.Reshape(y, n, ho, wo, c)
 }
 
 // spreadWindows repeats v [N, H', W', C] over k×k windows, returning
