@@ -190,7 +190,7 @@ func Compare(ctx context.Context, run func() (*Result, error), opts Options, rou
 // of each together) into medians and ratios.
 func summarize(opts Options, gos []*Result, peers []*PeerResult) *Comparison {
 	cmp := &Comparison{Compare: "fernb-go/pytorch", Batch: opts.Batch, Threads: opts.Threads, Rounds: len(gos),
-		TrainTarget: 1.5, InferTarget: 2, SameParams: true, SameFLOPs: true}
+		TrainTarget: 2, InferTarget: 2.5, SameParams: true, SameFLOPs: true}
 	var dotTrain, dotInfer []float64 // images/s at the measured matmul rate
 	for i, g := range gos {
 		p := peers[i]
