@@ -40,9 +40,10 @@
 //     (batchedRowsT) so that each transpose stays in cache;
 //   - pooling with window == stride (dividing the image) is Reshape then
 //     Max over the Slices of each window axis (tiledMax; ReduceMax over the
-//     window axes walks a generic iterator) or ReduceMean, any other window/stride Max/Add over the strided
-//     Slices of the window taps (the border filled by concatenation, not
-//     Pad), with a hand-written gradient folded back like the conv's;
+//     window axes walks a generic iterator) or ReduceMean; any other
+//     window/stride is Max/Add over the strided Slices of the window taps
+//     (the border filled by concatenation, not Pad), with a hand-written
+//     gradient folded back like the conv's;
 //   - per-channel vectors meet [rows, C] tensors as [1, C] (channelWise):
 //     the backend broadcasts that in its row loop, where an explicit
 //     BroadcastInDim costs a generic per-element pass of its own;

@@ -198,10 +198,7 @@ func (m *Model) inferExec() (*model.Exec, error) {
 	if m.infer != nil && m.inferAt == m.version {
 		return m.infer, nil
 	}
-	if m.infer != nil {
-		m.infer.Finalize()
-		m.infer = nil
-	}
+	m.releaseInfer()
 	net := m.Net
 	e, err := model.NewExec(m.backend, m.Store, func(scope *model.Scope, x *graph.Node) (*graph.Node, *graph.Node) {
 		g := x.Graph()
@@ -220,6 +217,11 @@ func (m *Model) inferExec() (*model.Exec, error) {
 func (m *Model) Finalize() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.releaseInfer()
+}
+
+// releaseInfer frees the inference executor, if any; m.mu must be held.
+func (m *Model) releaseInfer() {
 	if m.infer != nil {
 		m.infer.Finalize()
 		m.infer = nil
