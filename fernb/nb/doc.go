@@ -12,4 +12,6 @@
 // exporters drop); pass a .svg path to ShowPlot to also get a vector file.
 // Progress uses gonbui.UpdateHTML on one output block per reporter, rate
 // limited, and never widgets, which block when no browser is attached.
+// Its counterpart outside a notebook is package nbrun, which executes the
+// notebooks headless (tests, `fernb export`).
 package nb

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/fernb/fernb/fernb/experiment"
-	"github.com/fernb/fernb/fernb/notebook"
+	"github.com/fernb/fernb/fernb/nbrun"
 )
 
 func init() {
@@ -40,24 +40,24 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var fmts []notebook.Format
+	var fmts []nbrun.Format
 	for _, f := range strings.Split(*formats, ",") {
-		switch notebook.Format(strings.TrimSpace(f)) {
-		case notebook.HTML:
-			fmts = append(fmts, notebook.HTML)
-		case notebook.PDF:
-			fmts = append(fmts, notebook.PDF)
+		switch nbrun.Format(strings.TrimSpace(f)) {
+		case nbrun.HTML:
+			fmts = append(fmts, nbrun.HTML)
+		case nbrun.PDF:
+			fmts = append(fmts, nbrun.PDF)
 		default:
 			return fmt.Errorf("export: unknown format %q (want html or pdf)", f)
 		}
 	}
-	root, err := notebook.FindRoot(".")
+	root, err := nbrun.FindRoot(".")
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	paths := fs.Args()
 	if len(paths) == 0 {
-		if paths, err = notebook.List(filepath.Join(root, "notebooks")); err != nil {
+		if paths, err = nbrun.List(filepath.Join(root, "notebooks")); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 	}
@@ -65,7 +65,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	r, err := notebook.NewRunner(ctx, notebook.Options{Root: root, OutDir: absOut, Quick: *quick, Log: io.Discard})
+	r, err := nbrun.NewRunner(ctx, nbrun.Options{Root: root, OutDir: absOut, Quick: *quick, Log: io.Discard})
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -76,7 +76,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if !*noExec {
 			fmt.Fprintf(stderr, "export: executing %s ...\n", p)
 			res, err := r.Execute(ctx, p)
-			var cellErr *notebook.CellError
+			var cellErr *nbrun.CellError
 			switch {
 			case errors.As(err, &cellErr):
 				// The executed copy shows the failure; export it anyway.
@@ -92,7 +92,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		for _, f := range fmts {
 			dst, err := r.Export(ctx, src, f)
-			if errors.Is(err, notebook.ErrNoLaTeX) {
+			if errors.Is(err, nbrun.ErrNoLaTeX) {
 				fmt.Fprintf(stderr, "export: %s: PDF skipped: %v\n", p, err)
 				continue
 			}

@@ -1,4 +1,4 @@
-// Package notebook executes the repository's GoNB notebooks headless and
+// Package nbrun runs the repository's GoNB notebooks headless and
 // exports them to HTML or PDF, through `jupyter nbconvert` and the repo's
 // kernel (kernels/gonb-fernb).
 //
@@ -11,7 +11,9 @@
 // data directory and points JUPYTER_PATH there, so it needs neither
 // kernels/install.sh nor a user-wide kernel; it needs `jupyter nbconvert`,
 // and the Go tools installed by `go install tool` (gonb, goimports).
-package notebook
+// Its counterpart inside a notebook is package nb, which shows figures and
+// tables in GoNB; nbrun is the outside: it starts Jupyter and checks results.
+package nbrun
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package notebook
+package nbrun
 
 import (
 	"context"
@@ -66,8 +66,8 @@ func TestFindRoot(t *testing.T) {
 			t.Errorf("repo root %s lacks %s: %v", root, p, err)
 		}
 	}
-	if got, err := FindRoot(filepath.Join(root, "fernb", "notebook")); err != nil || got != root {
-		t.Errorf("FindRoot(fernb/notebook) = %q, %v; want %q", got, err, root)
+	if got, err := FindRoot(filepath.Join(root, "fernb", "nbrun")); err != nil || got != root {
+		t.Errorf("FindRoot(fernb/nbrun) = %q, %v; want %q", got, err, root)
 	}
 	if _, err := FindRoot(t.TempDir()); err == nil {
 		t.Error("FindRoot(temp dir) found a root, want an error")
@@ -429,7 +429,7 @@ func TestExecuteNotebooks(t *testing.T) {
 	deadline, hasDeadline := t.Deadline()
 	var longest time.Duration
 	took := []string{"none run yet"}
-	timeoutHelp := fmt.Sprintf("run the notebooks with a larger limit, e.g. GOEXPERIMENT=simd go test -timeout 60m ./fernb/notebook/ (.ci/run does), or pick some with %s=name,...", SelectEnv)
+	timeoutHelp := fmt.Sprintf("run the notebooks with a larger limit, e.g. GOEXPERIMENT=simd go test -timeout 60m ./fernb/nbrun/ (.ci/run does), or pick some with %s=name,...", SelectEnv)
 	for _, p := range paths {
 		name := strings.TrimSuffix(filepath.Base(p), ".ipynb")
 		t.Run(name, func(t *testing.T) {
