@@ -29,10 +29,12 @@ func init() {
 
 const selectUsage = `usage:
   fernb select --model CKPT --anchor-format F --anchor PATH --pool-format F --pool PATH
-               --margin M --out MANIFEST [--shard i/n] [--rule cosine|softmax] [flags]
+               --margin M --out MANIFEST [--shard i/n|auto] [--rule cosine|softmax] [flags]
       scores the pool (resumable: run the same command again after an interruption)
       and writes MANIFEST (or MANIFEST's shard-i-of-n name with --shard), plus
       MANIFEST's .scores.jsonl (every image's similarities, for reports).
+      --shard auto takes the shard from a Slurm job array or a Kubernetes Indexed
+      Job (with --shards N or FERNB_SHARDS=N); job files are in docker/.
   fernb select merge --out MANIFEST [SHARD_MANIFEST ...]
       joins the shard manifests (default: every MANIFEST shard file found).
   fernb select report --scores FILE[,FILE...] [--positive happy] [--json] [--plot P.png]
@@ -78,7 +80,8 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	capN := fs.Int("cap", 0, "keep at most this many images per class, the most confident (0: no cap)")
 	balance := fs.Bool("balance", false, "keep the same number of images in every class (the smallest class's count)")
 	out := fs.String("out", "", "manifest to write (JSON lines)")
-	shardFlag := fs.String("shard", "", "score only shard i of n of the pool (e.g. 2/4); merge the shards with: fernb select merge")
+	shardFlag := fs.String("shard", "", "score only shard i of n of the pool (e.g. 2/4), or \"auto\": the shard of this Slurm array task or Kubernetes Indexed Job pod; merge the shards with: fernb select merge")
+	shards := fs.Int("shards", 0, "with --shard auto: the number of shards (default $"+omni.ShardsEnv+"; required on Kubernetes, where it equals the Job's completions)")
 	batch := fs.Int("batch", 64, "images per inference batch")
 	every := fs.Int("checkpoint-every", 16, "batches between progress checkpoints")
 	truth := fs.String("truth-from-path", "", "hidden truth for reports from image paths: substring=label,... (SMILEsmileD: positives=happy,negatives=non-smile)")
@@ -93,9 +96,12 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.Usage()
 		return errors.New("select: --model, --anchor-format, --anchor, --pool and --out are required")
 	}
-	shard, err := omni.ParseShard(*shardFlag)
+	shard, from, err := omni.ResolveShard(*shardFlag, *shards, os.Getenv)
 	if err != nil {
-		return fmt.Errorf("select: %w", err)
+		return fmt.Errorf("select: --shard %s: %w", *shardFlag, err)
+	}
+	if from != "" {
+		fmt.Fprintf(stderr, "shard %s (%s)\n", shard, from)
 	}
 	sel := omni.Selection{Rule: omni.Rule{Kind: omni.RuleKind(*rule), Margin: *margin}, Cap: *capN, Balance: *balance}
 	if sel.Kind == omni.Softmax {
@@ -137,8 +143,8 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 
 	// Centroids: reuse the ones this run (or another shard of it) computed.
-	cent, cm, ca, err := omni.LoadCentroids(centroidsPath)
-	if err != nil || cm != modelDesc || ca != anchorDesc || *fresh {
+	cent, cm, ca, loadErr := omni.LoadCentroids(centroidsPath)
+	if loadErr != nil || cm != modelDesc || ca != anchorDesc || *fresh {
 		start := time.Now()
 		ds, err := dataset.Open(*anchorFormat, *anchorPath, dataset.Options{})
 		if err != nil {
@@ -152,7 +158,14 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err != nil {
 			return fmt.Errorf("select: %w", err)
 		}
-		if err := omni.SaveCentroids(centroidsPath, cent, modelDesc, anchorDesc); err != nil {
+		// Shards starting together all compute them: the first to finish
+		// wins, so that every shard scores against the same centroids.
+		if errors.Is(loadErr, os.ErrNotExist) && !*fresh {
+			cent, err = omni.ShareCentroids(centroidsPath, cent, modelDesc, anchorDesc)
+		} else {
+			err = omni.SaveCentroids(centroidsPath, cent, modelDesc, anchorDesc)
+		}
+		if err != nil {
 			return fmt.Errorf("select: %w", err)
 		}
 		fmt.Fprintf(stderr, "centroids of %d classes from %d anchor images in %s -> %s\n", len(cent.Classes), sum(cent.Counts), time.Since(start).Round(time.Millisecond), centroidsPath)
