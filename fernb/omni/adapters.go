@@ -23,8 +23,8 @@ import (
 type ModelEmbedder struct {
 	Model *train.Model
 	// Batch is the inference batch (0: train.DefaultInferBatch).
-	Batch        int
-	feats, probs []float32
+	Batch             int
+	feats, probs, pad []float32
 }
 
 // NewModelEmbedder wraps m.
@@ -42,13 +42,26 @@ func (e *ModelEmbedder) ProbClasses() []fernb.Label { return e.Model.Labels }
 // Embed implements Embedder.
 func (e *ModelEmbedder) Embed(ctx context.Context, x []float32, n int) ([]float32, []float32, error) {
 	d, k := e.FeatureDim(), len(e.Model.Labels)
-	e.feats = growTo(e.feats, n*d)
-	e.probs = growTo(e.probs, n*k)
 	batch := e.Batch
 	if batch <= 0 {
 		batch = train.DefaultInferBatch
 	}
-	err := e.Model.Infer(ctx, x, n, batch, func(start, count int, logits, feats []float32) error {
+	// A short call is padded to a whole batch, so that every call runs the
+	// one compiled shape: a backend may round differently for another batch
+	// size, and an image's features must not depend on how many came with
+	// it (a pool's last batch, one with unreadable images, a shard's share),
+	// or shards would not merge to the bytes of an unsharded run.
+	rows := n
+	if n > 0 && n < batch {
+		size := len(x) / n
+		e.pad = growTo(e.pad, batch*size)
+		copy(e.pad, x[:n*size])
+		clear(e.pad[n*size:])
+		x, rows = e.pad, batch
+	}
+	e.feats = growTo(e.feats, rows*d)
+	e.probs = growTo(e.probs, rows*k)
+	err := e.Model.Infer(ctx, x, rows, batch, func(start, count int, logits, feats []float32) error {
 		copy(e.feats[start*d:], feats)
 		for i := range count {
 			train.Softmax(logits[i*k:(i+1)*k], e.probs[(start+i)*k:(start+i+1)*k])
@@ -58,7 +71,7 @@ func (e *ModelEmbedder) Embed(ctx context.Context, x []float32, n int) ([]float3
 	if err != nil {
 		return nil, nil, err
 	}
-	return e.feats, e.probs, nil
+	return e.feats[:n*d], e.probs[:n*k], nil
 }
 
 func growTo(b []float32, n int) []float32 {

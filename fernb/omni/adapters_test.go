@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/fernb/fernb/fernb"
@@ -237,6 +238,19 @@ func TestModelEmbedder(t *testing.T) {
 		}
 		if math.Abs(s-1) > 1e-4 {
 			t.Fatalf("image %d probabilities sum to %g", i, s)
+		}
+	}
+	// An image embedded alone gets the bits it gets inside a full batch:
+	// short calls are padded to the one compiled shape, so that shards (whose
+	// batches fall elsewhere) merge to the bytes of an unsharded run.
+	size := 16 * 16
+	for i := range data.N {
+		f1, p1, err := e.Embed(context.Background(), data.X[i*size:(i+1)*size], 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(f1, feats.Row(i)) || !slices.Equal(p1, probs.Row(i)) {
+			t.Fatalf("image %d embedded alone differs from its row in a batch of 16", i)
 		}
 	}
 	cent, err := TensorsCentroids(context.Background(), e, data, 16)

@@ -64,8 +64,16 @@
 // in its batch, which holds for a model in inference mode in exact
 // arithmetic; a backend whose float rounding changes with the batch shape
 // can move the last bits of a similarity where batches differ (shards, the
-// final short batch). Resumed runs always restart on the same batch
-// boundaries as the uninterrupted run.
+// final short batch). ModelEmbedder therefore pads every call to its batch
+// size, so one compiled shape embeds every image; runs with different batch
+// sizes (or devices) can still differ in the last bits. Resumed runs always
+// restart on the same batch boundaries as the uninterrupted run.
+//
+// On a cluster, each task of a Slurm job array or pod of a Kubernetes
+// Indexed Job scores one shard: ShardFromEnv reads which from the
+// scheduler's variables (`fernb select --shard auto`; job files in
+// docker/), and ShareCentroids makes the shards, which start together, use
+// the centroids the first of them computed.
 //
 // # Files
 //
