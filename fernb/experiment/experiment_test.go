@@ -11,6 +11,7 @@ import (
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
+	"github.com/fernb/fernb/fernb/models"
 )
 
 func TestMeanStd(t *testing.T) {
@@ -70,7 +71,8 @@ func TestTableMarkdownAndJSON(t *testing.T) {
 	}
 	r := &Results{Title: "t", Synthetic: true, Runs: runs, Summaries: Summarize(runs), Paper: &pt, Seeds: []int64{1, 2}}
 	md := r.MarkdownTable()
-	for _, want := range []string{"| baseline", "60.0 ± 14.1 (n=2)", "80.0 (n=1)", "paper: VGG-F on FER-2013 (%)", "71.79", "72.08"} {
+	for _, want := range []string{"| baseline", "60.0 ± 14.1 (n=2)", "80.0 (n=1)", "paper VGG-F, anchor FER-2013 (%)", "71.79", "72.08",
+		"lab: vs baseline (same seed)", "+30.0 (one pair)"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("table lacks %q:\n%s", want, md)
 		}
@@ -90,27 +92,185 @@ func TestTableMarkdownAndJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(back.Runs) != 3 || back.Summaries[0].Mean != 60 || back.Paper.Rows[2].Accuracy != 73.27 || !back.Synthetic {
+	if len(back.Runs) != 3 || back.Summaries[0].Mean != 60 || back.Paper.Rows[len(back.Paper.Rows)-2].Accuracy != 73.27 || !back.Synthetic ||
+		back.Summaries[1].VsBaseline == nil || back.Summaries[1].VsBaseline.Mean != 30 {
 		t.Errorf("round trip lost data: %+v", back)
 	}
 }
 
+// A handful of the paper's numbers, checked against the transcription of
+// its tables: every table, first and last rows, the two FER-2013 anchors,
+// a previous work and the rows fernb compares with.
 func TestPaperTables(t *testing.T) {
 	tabs := PaperTables()
 	if len(tabs) != 7 {
 		t.Fatalf("%d tables, want 7", len(tabs))
 	}
+	rowsPer := []int{13, 15, 4, 8, 7, 7, 5}
 	for i, tab := range tabs {
-		if tab.Table != i+1 || tab.Setting == "" {
+		if tab.Table != i+1 || tab.Setting == "" || tab.Protocol == "" || len(tab.Needs) == 0 {
 			t.Errorf("table %d: %+v", i+1, tab)
 		}
-		// A table either records numbers or says it does not.
-		if len(tab.Rows) == 0 && tab.Note == "" {
-			t.Errorf("table %d has neither rows nor a note", tab.Table)
+		if len(tab.Rows) != rowsPer[i] {
+			t.Errorf("table %d has %d rows, the paper %d", tab.Table, len(tab.Rows), rowsPer[i])
+		}
+		for _, r := range tab.Rows {
+			if r.Accuracy <= 0 || r.Accuracy >= 100 || r.Method == "" || r.Source == "" || r.Target == "" {
+				t.Errorf("table %d: bad row %+v", tab.Table, r)
+			}
+			if r.Variant != "" && !r.Ours {
+				t.Errorf("table %d: previous work %q measures a variant", tab.Table, r.Method)
+			}
+		}
+	}
+	find := func(table int, method, anchor string) PaperRow {
+		t.Helper()
+		tab, err := PaperTableN(table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range tab.Rows {
+			if r.Method == method && (anchor == "" || r.Anchor == anchor) {
+				return r
+			}
+		}
+		t.Fatalf("table %d has no row %q (anchor %q)", table, method, anchor)
+		return PaperRow{}
+	}
+	for _, c := range []struct {
+		table          int
+		method, anchor string
+		printed        string
+		v              Variant
+		backbone       string
+	}{
+		{1, "FSN", "", "81.10", "", ""},
+		{1, "DAS + VGG-F (ours)", "", "86.55", DAS, "VGG-F"},
+		{1, "ResNet-34 (baseline)", "", "84.63", Baseline, "ResNet-34"},
+		{2, "VGG-F (baseline)", "", "71.79", Baseline, "VGG-F"},
+		{2, "DAS + VGG-F (ours)", "FER-2013", "73.27", DAS, "VGG-F"},
+		{2, "VAS + ResNet-34 (ours)", "RAF-DB 2.0", "70.31", VAS, "ResNet-34"},
+		{2, "DLSVM", "", "71.2", "", ""},
+		{3, "PAT-VGG-F-(gender,race)", "", "95.58", "", ""},
+		{4, "DAS-MS1M + DAS-RAF + VGG-F", "", "79.41", "", "VGG-F"},
+		{5, "DAS-RAF + VGG-F", "", "57.28", "", "VGG-F"},
+		{6, "VGG-F (baseline)", "", "60.82", Baseline, "VGG-F"},
+		{6, "DAS-MS1M", "", "63.34", DAS, ""},
+		{7, "Mollahosseini", "", "34.0", "", ""},
+		{7, "DAS-MS1M + VGG-F", "", "55.17", DAS, "VGG-F"},
+	} {
+		r := find(c.table, c.method, c.anchor)
+		if r.Printed != c.printed || r.Variant != c.v || r.Backbone != c.backbone {
+			t.Errorf("table %d %q: printed %q variant %q backbone %q; want %q %q %q", c.table, c.method, r.Printed, r.Variant, r.Backbone, c.printed, c.v, c.backbone)
+		}
+	}
+	if r := find(4, "Mollahosseini", ""); !strings.Contains(r.Source, "MultiPIE") || r.Target != "CK+" || r.Ours {
+		t.Errorf("table 4 Mollahosseini: %+v", r)
+	}
+	ps := Paper()
+	if ps.InputSize != 224 || ps.Alignment != "MTCNN" || ps.Momentum != 0.9 || ps.LR != 0.001 || ps.DecayFactor != 0.1 ||
+		ps.DecayEvery != 10 || ps.Epochs != 25 || ps.DASPerClass != 1 || ps.VASImages != 137769 {
+		t.Errorf("the paper's setting: %+v", ps)
+	}
+	md := tabs[1].Markdown()
+	for _, want := range []string{"The paper's Table 2", "| anchor", "RAF-DB 2.0", "72.00", "previous work", "224x224"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Table 2 as Markdown lacks %q:\n%s", want, md)
 		}
 	}
 	if _, err := PaperTableN(8); err == nil {
 		t.Error("PaperTableN(8) succeeded")
+	}
+}
+
+func TestPairDiff(t *testing.T) {
+	p, err := PairDiff([]float64{40, 42, 44, 46}, []float64{41, 45, 44, 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Differences 1, 3, 0, 4: mean 2, sample std sqrt(10/3), s.e. that / 2.
+	if p.N != 4 || p.Mean != 2 || math.Abs(p.SE-math.Sqrt(10.0/3)/2) > 1e-12 || p.Wins != 3 || p.Losses != 0 {
+		t.Errorf("PairDiff = %+v", p)
+	}
+	if !p.Separated() || p.String() != "+2.0 (s.e. 0.9), better in 3 of 4" {
+		t.Errorf("separated %v, %q", p.Separated(), p)
+	}
+	if q, _ := PairDiff([]float64{1, 2, 3}, []float64{2, 1, 3.5}); q.Separated() {
+		t.Errorf("%+v separated", q)
+	}
+	if _, err := PairDiff([]float64{1}, []float64{1, 2}); err == nil {
+		t.Error("pairing unequal lengths succeeded")
+	}
+	// Summarize pairs by seed, not by position: seed 2's baseline is
+	// missing, so only seed 1 and 3 pair.
+	runs := []RunResult{run(Baseline, "w", 1, 0.40, nil), run(Baseline, "w", 3, 0.50, nil),
+		run(DAS, "w", 3, 0.55, nil), run(DAS, "w", 2, 0.90, nil), run(DAS, "w", 1, 0.44, nil)}
+	s := Summarize(runs)
+	if d := s[1].VsBaseline; s[0].VsBaseline != nil || d == nil || d.N != 2 || math.Abs(d.Mean-4.5) > 1e-9 || d.Wins != 2 {
+		t.Errorf("paired by seed: %+v", d)
+	}
+	r := &Results{Summaries: s}
+	if v := r.Verdicts(); len(v) != 1 || !strings.Contains(v[0], "+DAS vs baseline on w") {
+		t.Errorf("verdicts %q", v)
+	}
+}
+
+// The comparison puts the paper's own rows beside fernb's rows of the
+// table's protocol (the wild test for a cross-dataset table), each fernb row
+// saying what differs from the paper.
+func TestComparison(t *testing.T) {
+	pt, _ := PaperTableN(4)
+	cfg := SyntheticConfig(t.TempDir(), true)
+	runs := []RunResult{run(Baseline, "lab test", 1, 0.8, nil), run(Baseline, "wild test", 1, 0.4, nil), run(DAS, "wild test", 1, 0.45, nil)}
+	r := &Results{Synthetic: true, Paper: &pt, Config: &cfg, Model: cfg.Model, Epochs: 4, Summaries: Summarize(runs),
+		Data: []DataInfo{{Role: "anchor", Name: "synthetic lab (anchor)"}, {Role: "pool", Name: "synthetic pool", Images: 700}},
+		Selection: &SelectionInfo{Selected: 90}}
+	h, rows := r.ComparisonRows()
+	if h[len(h)-1] != "what differs from the paper" {
+		t.Fatalf("header %q", h)
+	}
+	var fernbRows, paperRows int
+	for _, row := range rows {
+		switch {
+		case row[1] == "paper":
+			paperRows++
+		case strings.HasPrefix(row[1], "fernb"):
+			fernbRows++
+			if row[3] != "wild test" {
+				t.Errorf("table 4 is cross-dataset, but a fernb row is on %q", row[3])
+			}
+			diff := row[len(row)-1]
+			for _, want := range []string{"data set: synthetic", "backbone: fer-cnn (width x0.5)", "input: 32x32x1", "epochs: 4"} {
+				if !strings.Contains(diff, want) {
+					t.Errorf("%s: differences %q lack %q", row[0], diff, want)
+				}
+			}
+			if (row[0] == "+DAS") != strings.Contains(diff, "pool: synthetic pool, 700 images (VAS 90)") {
+				t.Errorf("%s: pool difference %q", row[0], diff)
+			}
+		}
+	}
+	if paperRows != len(pt.Own()) || paperRows != 1 || fernbRows != 2 {
+		t.Errorf("%d paper rows (want %d), %d fernb rows (want 2):\n%s", paperRows, len(pt.Own()), fernbRows, Markdown(h, rows))
+	}
+	if _, err := r.ComparisonFigure(); err != nil {
+		t.Error(err)
+	}
+	// On the paper's data, backbone, input and epochs nothing is listed.
+	real := &Results{Paper: &pt, Model: models.Config{Name: "vgg-face", Height: 224, Width: 224, Channels: 3}, Epochs: 25,
+		Data: []DataInfo{{Role: "anchor", Name: "RAF-DB"}}}
+	if d := real.Differences(Baseline, "CK+"); len(d) != 0 {
+		t.Errorf("the paper's setting differs in %q", d)
+	}
+	if d := real.Differences(Baseline, "JAFFE"); len(d) != 1 || d[0] != "data set: RAF-DB -> JAFFE" {
+		t.Errorf("tested on JAFFE for Table 4: %q", d)
+	}
+	if got := thousands(5822653); got != "5,822,653" {
+		t.Errorf("thousands = %q", got)
+	}
+	help, err := DataHelp(6)
+	if err != nil || !strings.Contains(help, "RAF-DB") || !strings.Contains(help, "MMI") || !strings.Contains(help, "--table 6") {
+		t.Errorf("DataHelp(6) = %q, %v", help, err)
 	}
 }
 
