@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -85,6 +86,9 @@ type Summary struct {
 	// not share one class list).
 	Classes   []string `json:"classes,omitempty"`
 	Confusion [][]int  `json:"confusion,omitempty"`
+	// VsBaseline compares this variant with the baseline run of the same
+	// test, fold and seed (nil for the baseline, or with no such runs).
+	VsBaseline *Paired `json:"vs_baseline,omitempty"`
 }
 
 // MeanStd returns the mean and the sample standard deviation (n-1 in the
@@ -105,6 +109,82 @@ func MeanStd(xs []float64) (mean, std float64) {
 		ss += (x - mean) * (x - mean)
 	}
 	return mean, math.Sqrt(ss / float64(len(xs)-1))
+}
+
+// Paired is a paired comparison: the differences other[i] - base[i] of
+// runs that share everything but the compared variable (test, fold and
+// seed), in percentage points. Pairing removes the seed-to-seed spread both
+// share, so a gain much smaller than either variant's standard deviation can
+// still be told from zero.
+type Paired struct {
+	N int `json:"n"`
+	// Mean is the mean difference, SE its standard error (the sample
+	// standard deviation of the differences over sqrt(N); 0 for one pair).
+	Mean float64 `json:"mean_points"`
+	SE   float64 `json:"se_points"`
+	// Wins counts the pairs where other beat base, Losses where it lost.
+	Wins   int `json:"wins"`
+	Losses int `json:"losses"`
+}
+
+// PairDiff compares other with base pair by pair (same length, same order).
+func PairDiff(base, other []float64) (Paired, error) {
+	if len(base) != len(other) {
+		return Paired{}, fmt.Errorf("experiment: pairing %d values with %d", len(base), len(other))
+	}
+	if len(base) == 0 {
+		return Paired{}, fmt.Errorf("experiment: no pairs to compare")
+	}
+	d := make([]float64, len(base))
+	p := Paired{N: len(base)}
+	for i := range base {
+		d[i] = other[i] - base[i]
+		switch {
+		case d[i] > 0:
+			p.Wins++
+		case d[i] < 0:
+			p.Losses++
+		}
+	}
+	var sd float64
+	p.Mean, sd = MeanStd(d)
+	p.SE = sd / math.Sqrt(float64(len(d)))
+	return p, nil
+}
+
+// Separated reports whether the mean difference is at least two standard
+// errors from zero: the rough line between a difference the seeds show and
+// one they could have made by chance.
+func (p Paired) Separated() bool { return p.N > 1 && math.Abs(p.Mean) >= 2*p.SE && p.SE > 0 }
+
+// String formats p as "+2.3 (s.e. 1.1), better in 8 of 10".
+func (p Paired) String() string {
+	if p.N == 1 {
+		return fmt.Sprintf("%+.1f (one pair)", p.Mean)
+	}
+	return fmt.Sprintf("%+.1f (s.e. %.1f), better in %d of %d", p.Mean, p.SE, p.Wins, p.N)
+}
+
+// pairWithBaseline pairs the runs of a variant with the baseline's of the
+// same test, fold and seed.
+func pairWithBaseline(runs, all []RunResult) *Paired {
+	base := map[string]float64{}
+	for _, r := range all {
+		if r.Variant == Baseline {
+			base[r.Test+"\x00"+r.Fold+"\x00"+fmt.Sprint(r.Seed)] = 100 * r.Accuracy
+		}
+	}
+	var b, o []float64
+	for _, r := range runs {
+		if v, ok := base[r.Test+"\x00"+r.Fold+"\x00"+fmt.Sprint(r.Seed)]; ok {
+			b, o = append(b, v), append(o, 100*r.Accuracy)
+		}
+	}
+	p, err := PairDiff(b, o)
+	if err != nil {
+		return nil
+	}
+	return &p
 }
 
 // Summarize groups runs by (variant, test), in variant order then in the
@@ -147,6 +227,9 @@ func Summarize(runs []RunResult) []Summary {
 		s.Mean, s.Std = MeanStd(s.PerRun)
 		s.MeanClass, _ = MeanStd(mc)
 		s.Classes, s.Confusion = sumConfusion(g)
+		if k.v != Baseline {
+			s.VsBaseline = pairWithBaseline(g, runs)
+		}
 		out = append(out, s)
 	}
 	return out
@@ -310,10 +393,11 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
-// TableRows returns the results table: one row per variant, one column per
-// test set, cells "mean ± std (n runs)" in percent; with the paper's table
-// given, a "paper" column for each test set the paper reports, labelled as
-// the paper's.
+// TableRows returns the results table: one row per variant; per test set
+// a column of "mean ± std (n runs)" in percent and one of the paired
+// difference to the baseline of the same seed and fold (Paired); with the
+// paper's table given, a column for each of the paper's own models that
+// measure these variants, labelled as the paper's.
 func TableRows(sums []Summary, paper *PaperTable) (header []string, rows [][]string) {
 	var tests []string
 	seen := map[string]bool{}
@@ -324,21 +408,25 @@ func TableRows(sums []Summary, paper *PaperTable) (header []string, rows [][]str
 		}
 	}
 	header = []string{"variant"}
+	paired := false
+	for _, s := range sums {
+		paired = paired || s.VsBaseline != nil
+	}
 	for _, t := range tests {
 		header = append(header, t+" (fernb, %)")
+		if paired {
+			header = append(header, t+": vs baseline (same seed)")
+		}
 	}
-	paperTests := map[string]bool{}
 	var paperCols []string
 	if paper != nil {
-		for _, r := range paper.Rows {
-			col := r.Model + " on " + r.Test
-			if !paperTests[col] {
-				paperTests[col] = true
-				paperCols = append(paperCols, col)
+		for _, r := range paper.Own() {
+			if !slices.Contains(paperCols, r.Series()) {
+				paperCols = append(paperCols, r.Series())
 			}
 		}
 		for _, c := range paperCols {
-			header = append(header, "paper: "+c+" (%)")
+			header = append(header, c+" (%)")
 		}
 	}
 	byKey := map[string]Summary{}
@@ -350,18 +438,24 @@ func TableRows(sums []Summary, paper *PaperTable) (header []string, rows [][]str
 		any := false
 		for _, t := range tests {
 			s, ok := byKey[string(v)+"\x00"+t]
-			if !ok {
-				row = append(row, "")
-				continue
+			cell, diff := "", ""
+			if ok {
+				any = true
+				cell = FormatMeanStd(s)
+				if s.VsBaseline != nil {
+					diff = s.VsBaseline.String()
+				}
 			}
-			any = true
-			row = append(row, FormatMeanStd(s))
+			row = append(row, cell)
+			if paired {
+				row = append(row, diff)
+			}
 		}
 		for _, c := range paperCols {
 			cell := ""
-			for _, r := range paper.Rows {
-				if r.Variant == v && r.Model+" on "+r.Test == c {
-					cell = fmt.Sprintf("%.2f", r.Accuracy)
+			for _, r := range paper.Own() {
+				if r.Variant == v && r.Series() == c {
+					cell = r.Printed
 				}
 			}
 			row = append(row, cell)
@@ -371,6 +465,50 @@ func TableRows(sums []Summary, paper *PaperTable) (header []string, rows [][]str
 		}
 	}
 	return header, rows
+}
+
+// Verdicts says, for every variant compared with the baseline, whether the
+// seeds separate it from the baseline: one line per (variant, test set).
+func (r *Results) Verdicts() []string {
+	var out []string
+	for _, s := range r.Summaries {
+		p := s.VsBaseline
+		if p == nil {
+			continue
+		}
+		verdict := "within the noise of these seeds (less than two standard errors from zero)"
+		switch {
+		case p.N < 2:
+			verdict = "one pair: no standard error, nothing can be concluded"
+		case p.Separated() && p.Mean > 0:
+			verdict = "better than the baseline by at least two standard errors"
+		case p.Separated():
+			verdict = "worse than the baseline by at least two standard errors"
+		}
+		out = append(out, fmt.Sprintf("%s vs baseline on %s: %s: %s", s.Variant, s.Test, p, verdict))
+	}
+	return out
+}
+
+// Text is what a terminal shows at the end of a run: the title, fernb's
+// table with the paired differences (without the paper's columns, which
+// would make it too wide to read), whether the seeds separate each variant
+// from the baseline, and where the comparison with the paper is.
+func (r *Results) Text() string {
+	var b strings.Builder
+	if r.Synthetic {
+		b.WriteString("SYNTHETIC STAND-IN: numbers on fernb's generated faces, not the paper's (see report.md).\n")
+	}
+	b.WriteString(r.Title + "\n\n")
+	b.WriteString(Markdown(TableRows(r.Summaries, nil)))
+	b.WriteString("\n")
+	for _, v := range r.Verdicts() {
+		b.WriteString(v + "\n")
+	}
+	if r.Paper != nil {
+		fmt.Fprintf(&b, "The paper's Table %d beside these rows, with what differs: report.md, \"Beside the paper\".\n", r.Paper.Table)
+	}
+	return b.String()
 }
 
 // FormatMeanStd formats a summary as "81.2 ± 1.3 (n=3)".

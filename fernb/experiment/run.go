@@ -115,6 +115,10 @@ func (p *Pipeline) writeFigures(ctx context.Context, r *Results) ([]string, []st
 	if len(r.Summaries) > 0 {
 		f, err := AccuracyFigure(r.Summaries, "accuracy by variant and test set")
 		add("accuracy", f, err)
+		if r.Paper != nil {
+			f, err = r.ComparisonFigure()
+			add("paper_comparison", f, err)
+		}
 		for _, s := range r.Summaries {
 			f, err := ConfusionFigure(r.Summaries, s.Variant, s.Test)
 			add(figureName("confusion", string(s.Variant), s.Test), f, err)
@@ -146,17 +150,25 @@ func (r *Results) Report(figureProblems []string) string {
 	if r.Protocol.Kind == KFold || r.Protocol.Kind == LOSO {
 		over = r.Protocol.String() + " folds x " + over
 	}
-	fmt.Fprintf(&b, "## Accuracy (%%)\n\nMean ± sample standard deviation over the runs (%s); n is the number of runs.\n\n", over)
+	fmt.Fprintf(&b, "## Accuracy (%%)\n\nMean ± sample standard deviation over the runs (%s); n is the number of runs. "+
+		"\"vs baseline (same seed)\" is the paired difference to the baseline trained with the same seed (and fold): "+
+		"its mean in percentage points, the standard error of that mean, and in how many pairs the variant won.\n\n", over)
 	b.WriteString(r.MarkdownTable())
+	if v := r.Verdicts(); len(v) > 0 {
+		b.WriteString("\n")
+		for _, line := range v {
+			b.WriteString("- " + line + "\n")
+		}
+	}
 	if r.Paper != nil {
-		fmt.Fprintf(&b, "\nColumns marked \"paper\" are the paper's Table %d (%s), measured in the paper's setting: %s.", r.Paper.Table, r.Paper.Title, r.Paper.Setting)
+		fmt.Fprintf(&b, "\nColumns marked \"paper\" are the paper's Table %d (%s), measured in the paper's setting.", r.Paper.Table, r.Paper.Title)
 		if r.Synthetic {
 			b.WriteString(" They are shown for orientation only: the synthetic runs above are a different data set, model and budget.")
 		}
-		if r.Paper.Note != "" {
-			b.WriteString(" " + r.Paper.Note + ".")
-		}
-		b.WriteString("\n")
+		b.WriteString("\n\n## Beside the paper\n\nThe paper's own rows and fernb's rows of the same protocol; the last column says what differs.\n\n")
+		h, rows := r.ComparisonRows()
+		b.WriteString(Markdown(h, rows))
+		b.WriteString("\n" + r.Paper.Markdown())
 	}
 	b.WriteString("\n## Setting\n\n")
 	fmt.Fprintf(&b, "- model: %s %dx%dx%d (width x%g), %d classes\n", r.Model.Name, r.Model.Height, r.Model.Width, r.Model.Channels, r.Model.WidthMult, r.Model.NumClasses)
