@@ -163,13 +163,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("reproduce: %w", err)
 	}
 	pr.Done("finished")
-	if res.Synthetic {
-		fmt.Fprintln(stdout, "SYNTHETIC STAND-IN: numbers on fernb's generated faces, not the paper's (see report.md).")
-	}
-	fmt.Fprintf(stdout, "%s\n\n%s\n", res.Title, res.MarkdownTable())
-	if res.Paper != nil {
-		fmt.Fprintf(stdout, "\"paper\" columns: the paper's Table %d, in the paper's setting, for orientation.\n", res.Paper.Table)
-	}
+	fmt.Fprint(stdout, res.Text())
 	fmt.Fprintf(stdout, "wall time %.0f s; results in %s (results.json, report.md, figures/)\n", res.WallSeconds, cfg.OutDir)
 	return nil
 }
