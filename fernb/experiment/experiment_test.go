@@ -223,7 +223,7 @@ func TestComparison(t *testing.T) {
 	cfg := SyntheticConfig(t.TempDir(), true)
 	runs := []RunResult{run(Baseline, "lab test", 1, 0.8, nil), run(Baseline, "wild test", 1, 0.4, nil), run(DAS, "wild test", 1, 0.45, nil)}
 	r := &Results{Synthetic: true, Paper: &pt, Config: &cfg, Model: cfg.Model, Epochs: 4, Summaries: Summarize(runs),
-		Data: []DataInfo{{Role: "anchor", Name: "synthetic lab (anchor)"}, {Role: "pool", Name: "synthetic pool", Images: 700}},
+		Data:      []DataInfo{{Role: "anchor", Name: "synthetic lab (anchor)"}, {Role: "pool", Name: "synthetic pool", Images: 700}},
 		Selection: &SelectionInfo{Selected: 90}}
 	h, rows := r.ComparisonRows()
 	if h[len(h)-1] != "what differs from the paper" {
