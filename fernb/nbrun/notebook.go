@@ -232,6 +232,10 @@ type Options struct {
 	StartupTimeout time.Duration
 	// Quick sets FERNB_QUICK=1 for the kernel: small data, few epochs.
 	Quick bool
+	// NoInput leaves the code cells' source out of exports (nbconvert's
+	// --no-input), so an exported table notebook reads as a results
+	// section: headings, text, tables and figures.
+	NoInput bool
 	// Env is added to the environment of jupyter and the kernel ("K=V").
 	Env []string
 	// Log receives jupyter's and GoNB's log output (default: discarded; the
@@ -437,8 +441,8 @@ const (
 var ErrNoLaTeX = errors.New("notebook: PDF export needs xelatex (Debian: apt-get install texlive-xetex texlive-fonts-recommended texlive-plain-generic); HTML export works without it")
 
 // Export converts the notebook at path (typically an executed copy from
-// Execute) to format, writing <OutDir>/<name>.<format>. It does not execute
-// the notebook.
+// Execute) to format, writing <OutDir>/<name>.<format>, without the code
+// when Options.NoInput is set. It does not execute the notebook.
 func (r *Runner) Export(ctx context.Context, path string, format Format) (string, error) {
 	switch format {
 	case HTML:
@@ -454,7 +458,11 @@ func (r *Runner) Export(ctx context.Context, path string, format Format) (string
 		return "", fmt.Errorf("notebook: %w", err)
 	}
 	base := strings.TrimSuffix(filepath.Base(abs), ".ipynb")
-	args := []string{"nbconvert", "--to", string(format), "--output-dir", r.opt.OutDir, "--output", base, abs}
+	args := []string{"nbconvert", "--to", string(format), "--output-dir", r.opt.OutDir, "--output", base}
+	if r.opt.NoInput {
+		args = append(args, "--no-input")
+	}
+	args = append(args, abs)
 	if err := r.nbconvert(ctx, abs, args); err != nil {
 		return "", err
 	}

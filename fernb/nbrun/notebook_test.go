@@ -356,6 +356,41 @@ func TestExport(t *testing.T) {
 	}
 }
 
+// With NoInput an export keeps the text and the outputs and leaves the
+// code out: what a results section of a paper needs.
+func TestExportNoInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping export")
+	}
+	newRunner(t) // skips when Jupyter is missing
+	out := t.TempDir()
+	r, err := NewRunner(context.Background(), Options{Root: repoRoot(t), OutDir: out, NoInput: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p := filepath.Join(t.TempDir(), "section.ipynb")
+	writeNotebook(t, p,
+		`{"cell_type":"markdown","metadata":{},"source":"# Results heading 5x5"}`,
+		`{"cell_type":"code","execution_count":1,"metadata":{},"outputs":[{"output_type":"stream","name":"stdout","text":"printed output 9x9\n"}],"source":"%%\nfmt.Println(\"source line 3x3\")"}`)
+	html, err := r.Export(testContext(t), p, HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Results heading 5x5", "printed output 9x9"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("--no-input export lost %q", want)
+		}
+	}
+	if strings.Contains(string(b), "source line 3x3") {
+		t.Error("--no-input export still shows the code")
+	}
+}
+
 // LookupTools finds gonb and goimports where `go install` puts them even
 // when that directory is not on PATH, and names what is missing.
 func TestLookupTools(t *testing.T) {

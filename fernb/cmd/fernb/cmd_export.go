@@ -20,13 +20,14 @@ func init() {
 }
 
 const exportUsage = `usage:
-  fernb export [--out DIR] [--format html,pdf] [--quick] [--no-execute] [--results DIR] NOTEBOOK.ipynb ...
+  fernb export [--out DIR] [--format html,pdf] [--quick] [--no-execute] [--no-input] [--results DIR] NOTEBOOK.ipynb ...
       executes each notebook with the repository's GoNB kernel (unless --no-execute:
       then the notebooks must already be executed copies), exports it to each format
       (PDF needs xelatex; it is skipped with a note when LaTeX is missing), and copies
       the results (results.json, results.md, report.md) and the figures (SVG, PDF and PNG)
       of --results next to the exports. With no notebook it exports every notebook
-      in notebooks/.`
+      in notebooks/. --no-input leaves the code out, so a table notebook reads as
+      a results section (headings, text, tables, figures).`
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
@@ -36,6 +37,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	formats := fs.String("format", "html,pdf", "comma-separated formats: html, pdf")
 	quick := fs.Bool("quick", false, "execute in quick mode (FERNB_QUICK=1: tiny data, few epochs)")
 	noExec := fs.Bool("no-execute", false, "export the notebooks as given (already executed) instead of executing them")
+	noInput := fs.Bool("no-input", false, "leave the code out of the exports (nbconvert --no-input): text, tables and figures only")
 	results := fs.String("results", "", "results directory whose JSON and figures go next to the exports (default: results/quick with --quick, else results)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,7 +67,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	r, err := nbrun.NewRunner(ctx, nbrun.Options{Root: root, OutDir: absOut, Quick: *quick, Log: io.Discard})
+	r, err := nbrun.NewRunner(ctx, nbrun.Options{Root: root, OutDir: absOut, Quick: *quick, NoInput: *noInput, Log: io.Discard})
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
