@@ -55,11 +55,21 @@ func TestNotebookConventions(t *testing.T) {
 			t.Errorf("%s: the first code cell must be the parameters cell reading FERNB_QUICK", name)
 		}
 		all := strings.Join(code, "\n")
+		// The helpers notebooks once copied live in package nb, once.
+		for _, helper := range []string{"func must[", "func check(", "func open(", "func load("} {
+			if strings.Contains(all, helper) {
+				t.Errorf("%s: defines %s...; use nb.Must, nb.Check, nb.Open, nb.Load", name, helper)
+			}
+		}
 		if !strings.Contains(all, "nb.Show") {
 			t.Errorf("%s: shows nothing", name)
 		}
-		if strings.HasPrefix(name, "table") && (!strings.Contains(all, "PaperTableN(table)") || !strings.Contains(all, "ForTable(table, dataDir, quick)")) {
-			t.Errorf("%s: a table notebook must show the paper's numbers and run ForTable", name)
+		if strings.HasPrefix(name, "table") {
+			for _, call := range []string{"nb.ShowPaperTable(table)", "nb.RunTable(ctx, table, dataDir, quick)", "nb.ShowComparison(nb.Must(nb.TableResults(table, dataDir, quick)))"} {
+				if !strings.Contains(all, call) {
+					t.Errorf("%s: a table notebook shows the paper's table, runs fernb's rows and shows both side by side; it lacks %s", name, call)
+				}
+			}
 		}
 		if strings.Contains(all, "nb.ShowPlot") && !strings.Contains(all, `.svg"`) {
 			t.Errorf("%s: figures are not also written as SVG", name)
