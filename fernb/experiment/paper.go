@@ -115,7 +115,8 @@ type PaperTable struct {
 	// sets, splits, folds); Setting is the paper's common setting.
 	Protocol string `json:"protocol"`
 	Setting  string `json:"setting"`
-	// Cited says where the paper took the previous works' numbers from.
+	// Cited is the paper's reference the previous works' numbers come
+	// from ("[52]").
 	Cited string     `json:"cited,omitempty"`
 	Rows  []PaperRow `json:"rows"`
 	// Note is a caveat about the transcription, if any.
@@ -206,7 +207,7 @@ func PaperTables() []PaperTable {
 	tables := []PaperTable{
 		{Table: 1, Title: "RAF-DB 2.0 (inner-dataset)", Setting: set, Needs: []string{"rafdb"},
 			Protocol: "inner-dataset: RAF-DB 2.0 basic set, 12,271 training and 3,068 test images; the VAS selected with RAF-DB 2.0 as the anchor",
-			Cited:    "previous works cited from [52]",
+			Cited:    "[52]",
 			Rows: append(prior(rafdb, rafdb, "FSN", "81.10", "MRE-CNN", "82.63", "baseDCNN", "82.66", "DLP-CNN", "82.84",
 				"Center Loss", "82.86", "PAT-VGG-F-(gender,race)", "83.83", "PAT-ResNet-(gender,race)", "84.19"),
 				own("VGG-F (baseline)", rafdb, rafdb, vgg, Baseline, "85.15"),
@@ -218,14 +219,14 @@ func PaperTables() []PaperTable {
 		{Table: 2, Title: "FER-2013 (inner-dataset)", Setting: set, Needs: []string{"fer2013"},
 			Protocol: "inner-dataset: FER-2013, 28,709 training, 3,589 validation (PublicTest) and 3,589 test (PrivateTest) images at 48x48; " +
 				"the VAS selected with RAF-DB 2.0 or with FER-2013 as the anchor (column anchor)",
-			Cited: "previous works cited from [55]",
+			Cited: "[55]",
 			Note: "the paper's text gives the previous works' names in this order and the extracted numbers in the same order; " +
 				"the pairing of names and numbers is the transcription's reading",
 			Rows: t2},
 		{Table: 3, Title: "CK+ (10-fold subject-independent)", Setting: set, Needs: []string{"ckplus"},
 			Protocol: "inner-dataset: CK+, 327 labelled sequences of 123 subjects; the first frame as neutral and the last three peak frames, " +
 				"1,308 images in 10 subject-independent groups for 10-fold cross-validation (following Liu et al. CVPR 2014)",
-			Cited: "previous works cited from [35]",
+			Cited: "[35]",
 			Rows: append(prior(ckplus, ckplus, "Inception (Mollahosseini)", "93.2", "PAT-VGG-F-(gender,race)", "95.58"),
 				own("VGG-F (baseline)", ckplus, ckplus, vgg, Baseline, "93.42"),
 				own("DAS + VGG-F (ours)", ckplus, ckplus, vgg, DAS, "95.35"))},
@@ -322,7 +323,7 @@ func (t PaperTable) Cells() (header []string, rows [][]string) {
 func (t PaperTable) Caption() string {
 	s := fmt.Sprintf("**The paper's Table %d: %s.** Protocol: %s. Setting of the paper's own rows: %s.", t.Table, t.Title, t.Protocol, t.Setting)
 	if t.Cited != "" {
-		s += " The " + t.Cited + "."
+		s += " The paper takes the previous works' numbers from its reference " + t.Cited + "."
 	}
 	if t.Note != "" {
 		s += " Note: " + t.Note + "."

@@ -29,9 +29,16 @@ func Check(err error) {
 // directory load instead of recomputing. It panics when the pipeline cannot
 // be built (see Must).
 func Open(cfg experiment.Config, title string) (*experiment.Pipeline, *Progress) {
-	pr := NewProgress(title)
-	cfg.Progress = func(e experiment.Event) { pr.UpdateWith(e.Stage, e.Step, e.Steps, e.Detail) }
+	pr := Default().Watch(&cfg, title)
 	return Must(experiment.NewPipeline(cfg)), pr
+}
+
+// Watch gives cfg's stages a progress line titled title: it sets
+// cfg.Progress to update it and returns it, for the caller's Done.
+func (d *Display) Watch(cfg *experiment.Config, title string) *Progress {
+	pr := d.NewProgress(title)
+	cfg.Progress = func(e experiment.Event) { pr.UpdateWith(e.Stage, e.Step, e.Steps, e.Detail) }
+	return pr
 }
 
 // Load is Open without the progress line, for cells that only draw from

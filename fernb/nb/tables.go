@@ -48,8 +48,7 @@ func (d *Display) RunTable(ctx context.Context, n int, dataDir string, quick boo
 	if err := d.ShowMarkdown("**" + msg + "**"); err != nil {
 		return nil, err
 	}
-	pr := d.NewProgress(fmt.Sprintf("table %d", n))
-	cfg.Progress = func(e experiment.Event) { pr.UpdateWith(e.Stage, e.Step, e.Steps, e.Detail) }
+	pr := d.Watch(&cfg, fmt.Sprintf("table %d", n))
 	p, err := experiment.NewPipeline(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("nb: table %d: %w", n, err)

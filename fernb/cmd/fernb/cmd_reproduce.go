@@ -151,8 +151,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		cfg.Distill.DSA = false
 	}
 	cfg.Limit = *limit
-	pr := nb.New(stderr).NewProgress("reproduce")
-	cfg.Progress = func(e experiment.Event) { pr.UpdateWith(e.Stage, e.Step, e.Steps, e.Detail) }
+	pr := nb.New(stderr).Watch(&cfg, "reproduce")
 	p, err := experiment.NewPipeline(cfg)
 	if err != nil {
 		return fmt.Errorf("reproduce: %w", err)
