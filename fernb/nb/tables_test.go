@@ -48,7 +48,7 @@ func TestShowComparison(t *testing.T) {
 	if len(rec.html) != 1 || len(rec.pngs) != 1 || len(rec.markdown) != 1 {
 		t.Fatalf("%d tables, %d figures, %d texts; want 1 each", len(rec.html), len(rec.pngs), len(rec.markdown))
 	}
-	for _, want := range []string{"86.55", "fernb, synthetic stand-in", "what differs", "not 224x224x3"} {
+	for _, want := range []string{"86.55", "fernb, synthetic stand-in", "what differs", "input: 32x32x1"} {
 		if !strings.Contains(rec.html[0], want) {
 			t.Errorf("comparison lacks %q", want)
 		}
