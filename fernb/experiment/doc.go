@@ -9,10 +9,14 @@
 // one wires them in the order of the paper and keeps the bookkeeping a
 // results table needs (configuration, data, model, epochs, backend, machine,
 // wall time, accuracy per fold and seed, mean ± std, confusion matrices).
-// Results are written as JSON and as a Markdown table, next to the paper's
-// own numbers where this repository records them (PaperTables), always
-// labelled as the paper's and with the paper's setting, never mixed up with
-// the numbers computed here.
+// Results are written as JSON and as a Markdown table. Each variant is
+// compared with the baseline of the same seed and fold (Paired): seeds move
+// one model's accuracy by more than the gains the paper reports, and pairing
+// removes the spread a variant and its baseline share. The paper's own
+// numbers, every row of its Tables 1-7 and its setting (PaperTables, Paper),
+// stand beside fernb's with what differs between the two (ComparisonRows),
+// always labelled as the paper's, never mixed up with the numbers computed
+// here.
 //
 // # Caching and resumption
 //

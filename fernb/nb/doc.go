@@ -12,6 +12,10 @@
 // exporters drop); pass a .svg path to ShowPlot to also get a vector file.
 // Progress uses gonbui.UpdateHTML on one output block per reporter, rate
 // limited, and never widgets, which block when no browser is attached.
+// Cells stop at their first error with Must and Check; Open and Load build
+// the pipeline a cell works on, and ShowPaperTable, RunTable and
+// ShowComparison are the cells every table notebook shares, so the
+// notebooks keep only what is particular to them.
 // Its counterpart outside a notebook is package nbrun, which executes the
 // notebooks headless (tests, `fernb export`).
 package nb
