@@ -198,6 +198,10 @@ func TestPairDiff(t *testing.T) {
 	if q, _ := PairDiff([]float64{1, 2, 3}, []float64{2, 1, 3.5}); q.Separated() {
 		t.Errorf("%+v separated", q)
 	}
+	// Two pairs never separate, however small their spread.
+	if q, _ := PairDiff([]float64{1, 2}, []float64{11, 12.1}); q.Separated() {
+		t.Errorf("two pairs separated: %+v", q)
+	}
 	if _, err := PairDiff([]float64{1}, []float64{1, 2}); err == nil {
 		t.Error("pairing unequal lengths succeeded")
 	}
@@ -210,7 +214,7 @@ func TestPairDiff(t *testing.T) {
 		t.Errorf("paired by seed: %+v", d)
 	}
 	r := &Results{Summaries: s}
-	if v := r.Verdicts(); len(v) != 1 || !strings.Contains(v[0], "+DAS vs baseline on w") {
+	if v := r.Verdicts(); len(v) != 1 || !strings.Contains(v[0], "+DAS vs baseline on w") || !strings.Contains(v[0], "too few") {
 		t.Errorf("verdicts %q", v)
 	}
 }

@@ -152,10 +152,16 @@ func PairDiff(base, other []float64) (Paired, error) {
 	return p, nil
 }
 
+// MinPairs is the fewest pairs whose standard error Separated trusts: with
+// two, the spread of the differences is itself a guess.
+const MinPairs = 3
+
 // Separated reports whether the mean difference is at least two standard
-// errors from zero: the rough line between a difference the seeds show and
-// one they could have made by chance.
-func (p Paired) Separated() bool { return p.N > 1 && math.Abs(p.Mean) >= 2*p.SE && p.SE > 0 }
+// errors from zero over at least MinPairs pairs: the rough line between a
+// difference the seeds show and one they could have made by chance.
+func (p Paired) Separated() bool {
+	return p.N >= MinPairs && p.SE > 0 && math.Abs(p.Mean) >= 2*p.SE
+}
 
 // String formats p as "+2.3 (s.e. 1.1), better in 8 of 10".
 func (p Paired) String() string {
@@ -478,8 +484,8 @@ func (r *Results) Verdicts() []string {
 		}
 		verdict := "within the noise of these seeds (less than two standard errors from zero)"
 		switch {
-		case p.N < 2:
-			verdict = "one pair: no standard error, nothing can be concluded"
+		case p.N < MinPairs:
+			verdict = fmt.Sprintf("%d pair(s): too few to tell a gain from seed-to-seed noise (run %d seeds or more)", p.N, MinPairs)
 		case p.Separated() && p.Mean > 0:
 			verdict = "better than the baseline by at least two standard errors"
 		case p.Separated():
