@@ -32,6 +32,47 @@ type Config struct {
 	// that the paper trains with.
 	NoFlip bool `json:"no_flip,omitempty"`
 
+	// The rest of the recipe FER training usually adds to the flip; every
+	// option is off at its zero value, which trains exactly as before (the
+	// same draws, the same batches). Each image of a batch, auxiliary ones
+	// included, gets its own draw from the step's random stream.
+	//
+	// Crop is pad-and-crop: the image is shifted by a whole number of
+	// pixels drawn uniformly from [-Crop, Crop] on each axis, the uncovered
+	// border repeating the edge pixels (EvalOptions.TenCrop is its
+	// test-time counterpart).
+	Crop int `json:"crop,omitempty"`
+	// Rotate is the largest rotation in degrees: the angle is uniform in
+	// [-Rotate, Rotate].
+	Rotate float64 `json:"rotate,omitempty"`
+	// Scale is the largest relative zoom: the factor is uniform in
+	// [1-Scale, 1+Scale].
+	Scale float64 `json:"scale,omitempty"`
+	// Erase is the probability that an image gets random erasing: one
+	// rectangle of 2-33% of its area (aspect 0.3-3.3) set to 0, which is the
+	// mean of normalised (--mean/--std) pixels and black for [0,1] ones.
+	Erase float64 `json:"erase,omitempty"`
+
+	// LabelSmoothing is the weight moved from the true class to the uniform
+	// distribution in the loss's target: (1-e)*onehot + e/K.
+	LabelSmoothing float64 `json:"label_smoothing,omitempty"`
+
+	// Schedule is the learning-rate schedule: ScheduleStep (the default:
+	// DecayEvery, DecayFactor) or ScheduleCosine, GoMLX's cosine annealing
+	// from LR down to MinLR over the run's steps, after WarmupEpochs of
+	// linear warm-up from MinLR. The cosine schedule is computed in the step
+	// graph from a step counter kept in the checkpoint.
+	Schedule     Schedule `json:"schedule,omitempty"`
+	WarmupEpochs int      `json:"warmup_epochs,omitempty"`
+	MinLR        float64  `json:"min_lr,omitempty"`
+
+	// Balance counters class imbalance (FER-2013 has 16 times more happy
+	// than disgust faces): BalanceWeights weighs each training image's loss
+	// by the inverse of its class's frequency, BalanceSample draws each
+	// epoch's images class-first (a class uniformly, then one of its images
+	// uniformly, with replacement). Auxiliary images keep Aux.Weight.
+	Balance Balance `json:"balance,omitempty"`
+
 	// Seed drives initial weights, shuffling, flips and auxiliary draws.
 	Seed int64 `json:"seed"`
 
@@ -129,6 +170,7 @@ func (c Config) validate(numClasses int) error {
 	if c.DecayFactor <= 0 || c.DecayFactor > 1 {
 		errs = append(errs, fmt.Errorf("DecayFactor=%v, want in (0, 1]", c.DecayFactor))
 	}
+	errs = append(errs, c.validateRecipe()...)
 	if len(c.Labels) != numClasses {
 		errs = append(errs, fmt.Errorf("%d labels in Labels for a model with %d classes", len(c.Labels), numClasses))
 	}
@@ -290,7 +332,9 @@ type Progress struct {
 
 // EpochStats is one row of the training history.
 type EpochStats struct {
-	Epoch     int     `json:"epoch"` // 1-based
+	Epoch int `json:"epoch"` // 1-based
+	// LR is the epoch's learning rate; under the cosine schedule, the rate
+	// of its last step.
 	LR        float64 `json:"lr"`
 	TrainLoss float64 `json:"train_loss"`
 	TrainAcc  float64 `json:"train_acc"`

@@ -160,7 +160,7 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 		}
 	}
 
-	tr, err := newTrainer(backend, net, store, cfg)
+	tr, err := newTrainer(backend, net, store, cfg, steps)
 	if err != nil {
 		return nil, err
 	}
@@ -193,12 +193,23 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 	start := time.Now()
 	totalSteps := cfg.Epochs * steps
 	doneAtStart := st.Epoch*steps + st.Step
+	if cfg.Schedule == ScheduleCosine {
+		if err := setCosineStep(store, st.Epoch*steps+st.Step); err != nil {
+			return nil, err
+		}
+	}
+	var pf *prefetcher // the epoch's batches, assembled while the previous step runs
+	defer func() { pf.close() }()
 	for ; st.Epoch < cfg.Epochs; st.Epoch, st.Step = st.Epoch+1, 0 {
 		lr := cfg.LRAt(st.Epoch)
-		if err := tr.SetLR(lr); err != nil {
+		if cfg.Schedule == ScheduleCosine {
+			lr = tr.LR()
+		} else if err := tr.SetLR(lr); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
 		perm := bat.permutation(st.Epoch)
+		pf.close()
+		pf = bat.prefetch(perm, st.Epoch, st.Step, steps)
 		for ; st.Step < steps; st.Step++ {
 			if err := ctx.Err(); err != nil {
 				if serr := save("cancel"); serr != nil {
@@ -207,8 +218,12 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 				return nil, fmt.Errorf("train: cancelled at epoch %d step %d (checkpoint saved): %w", st.Epoch+1, st.Step, err)
 			}
 			t0 := time.Now()
-			bat.fill(perm, st.Epoch, st.Step)
-			loss, correct, err := tr.Step(bat.x, bat.y, bat.w)
+			buf := pf.next()
+			loss, correct, err := tr.Step(buf.x, buf.y, buf.w)
+			pf.release(buf)
+			if cfg.Schedule == ScheduleCosine {
+				lr = tr.LR()
+			}
 			if err != nil {
 				return nil, fmt.Errorf("train: epoch %d step %d: %w", st.Epoch+1, st.Step+1, err)
 			}
@@ -262,12 +277,13 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 }
 
 // lossAndCorrect is the weighted mean softmax cross-entropy of logits
-// [N,K] against class indices y [N] (int32) with per-image weights w [N],
-// and the number of images whose arg-max is right.
-func lossAndCorrect(logits, y, w *graph.Node, k int) (loss, correct *graph.Node) {
+// [N,K] against class indices y [N] (int32), label-smoothed by smoothing,
+// with per-image weights w [N], and the number of images whose arg-max is
+// right.
+func lossAndCorrect(logits, y, w *graph.Node, k int, smoothing float64) (loss, correct *graph.Node) {
 	dt := logits.DType()
-	onehot := graph.OneHot(y, k, dt)
-	ce := graph.Neg(graph.ReduceSum(graph.Mul(onehot, graph.LogSoftmax(logits, -1)), -1))
+	target := smoothedTarget(y, k, smoothing, dt)
+	ce := graph.Neg(graph.ReduceSum(graph.Mul(target, graph.LogSoftmax(logits, -1)), -1))
 	w = graph.ConvertDType(w, dt)
 	loss = graph.Div(graph.ReduceAllSum(graph.Mul(ce, w)), graph.ReduceAllSum(w))
 	pred := graph.ArgMax(logits, -1, dtypes.Int32)

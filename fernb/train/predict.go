@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
@@ -209,7 +210,7 @@ type Evaluation struct {
 	Confusion  [][]int        `json:"confusion"`
 	Dropped    []DroppedClass `json:"dropped,omitempty"`
 	Unlabelled int            `json:"unlabelled,omitempty"`
-	// TTA names the test-time augmentation ("flip"), if any.
+	// TTA names the test-time augmentation ("flip", "ten-crop:P"), if any.
 	TTA string `json:"tta,omitempty"`
 }
 
@@ -231,6 +232,12 @@ type EvalOptions struct {
 	// the mean of its own and its mirror image's (the training flips make
 	// both valid views). It doubles the inference cost.
 	Flip bool
+	// TenCrop, when > 0, is ten-crop test-time augmentation for a model
+	// trained with Config.Crop = TenCrop: the probabilities are the mean
+	// over the centre view and the four corner crops of the image padded by
+	// TenCrop pixels (edge pixels repeated, as in training), each also
+	// mirrored. It implies Flip and costs ten inference passes.
+	TenCrop int
 }
 
 // EvaluateWith is Evaluate with options.
@@ -242,8 +249,15 @@ func (m *Model) evaluate(ctx context.Context, data *dataset.Tensors, opt EvalOpt
 	if err := m.checkInput(data); err != nil {
 		return nil, err
 	}
+	if opt.TenCrop < 0 || opt.TenCrop >= min(data.H, data.W) {
+		return nil, fmt.Errorf("train: TenCrop=%d pixels, want in [0, %d) for %dx%d images", opt.TenCrop, min(data.H, data.W), data.H, data.W)
+	}
 	ev := &Evaluation{}
-	if opt.Flip {
+	views := evalViews(opt)
+	switch {
+	case opt.TenCrop > 0:
+		ev.TTA = fmt.Sprintf("ten-crop:%d", opt.TenCrop)
+	case opt.Flip:
 		ev.TTA = "flip"
 	}
 	modelIdx := newClassIndex(m.Labels)
@@ -291,7 +305,6 @@ func (m *Model) evaluate(ctx context.Context, data *dataset.Tensors, opt EvalOpt
 	// the shared classes), averaged over the views.
 	k := m.Net.Config.NumClasses
 	probs := make([]float64, sub.N*nc)
-	views := 1
 	addView := func(x []float32) error {
 		return m.Infer(ctx, x, sub.N, opt.Batch, func(start, count int, logits, _ []float32) error {
 			for i := 0; i < count; i++ {
@@ -312,25 +325,29 @@ func (m *Model) evaluate(ctx context.Context, data *dataset.Tensors, opt EvalOpt
 			return nil
 		})
 	}
-	if err := addView(sub.X); err != nil {
-		return nil, err
-	}
-	if opt.Flip {
-		flipped := sub.Clone()
-		for i := 0; i < flipped.N; i++ {
-			flipped.FlipHorizontal(i)
+	var view []float32 // one buffer for every transformed view
+	for _, v := range views {
+		x := sub.X
+		if v != identity {
+			if view == nil {
+				view = make([]float32, len(sub.X))
+			}
+			size := sub.ImageSize()
+			for i := range sub.N {
+				warpImage(view[i*size:(i+1)*size], sub.Image(i), sub.H, sub.W, sub.C, v)
+			}
+			x = view
 		}
-		if err := addView(flipped.X); err != nil {
+		if err := addView(x); err != nil {
 			return nil, err
 		}
-		views = 2
 	}
 	var lossSum float64
 	for i := 0; i < sub.N; i++ {
 		p := probs[i*nc : (i+1)*nc]
 		best := 0
 		for c := range p {
-			p[c] /= float64(views)
+			p[c] /= float64(len(views))
 			if p[c] > p[best] {
 				best = c
 			}
@@ -357,6 +374,25 @@ func (m *Model) evaluate(ctx context.Context, data *dataset.Tensors, opt EvalOpt
 	ev.Accuracy = float64(correct) / float64(sub.N)
 	ev.Loss = lossSum / float64(sub.N)
 	return ev, nil
+}
+
+// evalViews returns the views test-time augmentation averages over: the
+// image itself, its mirror with Flip, and with TenCrop the four corner
+// shifts of the padded image besides the centre, each mirrored too.
+func evalViews(opt EvalOptions) []affine {
+	views := []affine{identity}
+	if p := float64(opt.TenCrop); p > 0 {
+		for _, d := range [][2]float64{{-p, -p}, {-p, p}, {p, -p}, {p, p}} {
+			views = append(views, newAffine(d[0], d[1], 0, 1, false))
+		}
+	}
+	if opt.Flip || opt.TenCrop > 0 {
+		for _, v := range slices.Clone(views) {
+			v.a, v.b = -v.a, -v.b
+			views = append(views, v)
+		}
+	}
+	return views
 }
 
 // resolve turns a model source (a *Model, or a checkpoint directory as a

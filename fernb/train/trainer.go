@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/support/exceptions"
 )
 
@@ -25,11 +26,16 @@ type Trainer struct {
 	backend compute.Backend
 	exec    *model.Exec
 	cfg     Config
+	lr      float64 // the rate of the latest step (0: none yet)
 }
 
 // NewTrainer returns a Trainer for a freshly initialised net (weights drawn
-// from cfg.Seed).
+// from cfg.Seed). The cosine schedule needs the number of steps per epoch,
+// which only Fit knows, so it is refused here.
 func NewTrainer(backend compute.Backend, net *models.Net, cfg Config) (*Trainer, error) {
+	if cfg.Schedule == ScheduleCosine {
+		return nil, fmt.Errorf("train: NewTrainer: the cosine schedule spans a run's steps: train with Fit")
+	}
 	cfg = cfg.withDefaults(net.Config.NumClasses)
 	if err := cfg.validate(net.Config.NumClasses); err != nil {
 		return nil, err
@@ -38,10 +44,12 @@ func NewTrainer(backend compute.Backend, net *models.Net, cfg Config) (*Trainer,
 	if err := store.SetRNGStateFromSeed(cfg.Seed); err != nil {
 		return nil, fmt.Errorf("train: seeding: %w", err)
 	}
-	return newTrainer(backend, net, store, cfg)
+	return newTrainer(backend, net, store, cfg, 0)
 }
 
-func newTrainer(backend compute.Backend, net *models.Net, store *model.Store, cfg Config) (*Trainer, error) {
+// newTrainer builds the step; stepsPerEpoch is what the cosine schedule
+// spans (unused by the step schedule).
+func newTrainer(backend compute.Backend, net *models.Net, store *model.Store, cfg Config, stepsPerEpoch int) (*Trainer, error) {
 	var rngVar *model.Variable
 	if net.NeedsRNG {
 		rngVar = store.RootScope().In(modelScope).VariableWithValue(models.RNGParam, mustRNG(cfg.Seed)).SetTrainable(false)
@@ -57,7 +65,7 @@ func newTrainer(backend compute.Backend, net *models.Net, store *model.Store, cf
 	sgd := opt.(interface {
 		UpdateGraph(*model.Scope, *graph.Graph, *graph.Node)
 	})
-	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x, y, w *graph.Node) (*graph.Node, *graph.Node) {
+	exec, err := model.NewExec(backend, store, func(scope *model.Scope, x, y, w *graph.Node) (*graph.Node, *graph.Node, *graph.Node) {
 		g := x.Graph()
 		scope.SetTraining(g, true) // keeps the variables parameters: see nn.SGDMomentum
 		p, vars := bindVariables(scope.In(modelScope), g, net.Specs)
@@ -72,9 +80,13 @@ func newTrainer(backend compute.Backend, net *models.Net, store *model.Store, cf
 			}
 			vars[name].SetNodeValue(u)
 		}
-		loss, correct := lossAndCorrect(out.Logits, y, w, net.Config.NumClasses)
+		loss, correct := lossAndCorrect(out.Logits, y, w, net.Config.NumClasses, cfg.LabelSmoothing)
+		if cfg.Schedule == ScheduleCosine {
+			cfg.cosineGraph(scope, g, stepsPerEpoch)
+		}
 		sgd.UpdateGraph(scope, g, loss)
-		return loss, correct
+		lr := optimizer.LearningRateVar(scope, dtypes.Float32, cfg.LR).NodeValue(g)
+		return loss, correct, lr
 	})
 	if err != nil {
 		return nil, fmt.Errorf("train: building training step: %w", err)
@@ -83,7 +95,8 @@ func newTrainer(backend compute.Backend, net *models.Net, store *model.Store, cf
 	return &Trainer{Model: m, backend: backend, exec: exec, cfg: cfg}, nil
 }
 
-// SetLR sets the learning rate used by the following steps.
+// SetLR sets the learning rate used by the following steps (under the
+// cosine schedule the step graph sets its own).
 func (t *Trainer) SetLR(lr float64) error {
 	return nn.SetLearningRate(t.Model.Store.RootScope(), dtypes.Float32, lr)
 }
@@ -127,8 +140,26 @@ func (t *Trainer) Step(x []float32, y []int32, w []float32) (loss, correct float
 	err = exceptions.TryCatch[error](func() {
 		loss = float64(tensors.ToScalar[float32](outs[0]))
 		correct = float64(tensors.ToScalar[float32](outs[1]))
+		t.lr = float64(tensors.ToScalar[float32](outs[2]))
 	})
 	return loss, correct, err
+}
+
+// LR returns the learning rate the latest Step trained with, or before any
+// step the one stored for the next (what SetLR or a checkpoint left).
+func (t *Trainer) LR() float64 {
+	if t.lr > 0 {
+		return t.lr
+	}
+	v := t.Model.Store.GetVariable("/" + model.JoinPath(optimizer.Scope, optimizer.ParamLearningRate))
+	if v == nil {
+		return t.cfg.LR
+	}
+	var lr float64
+	if err := exceptions.TryCatch[error](func() { lr = float64(tensors.ToScalar[float32](v.MustValue())) }); err != nil {
+		return t.cfg.LR
+	}
+	return lr
 }
 
 // Finalize releases the compiled step.
