@@ -44,6 +44,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	batch := fs.Int("batch", train.DefaultInferBatch, "inference batch")
 	cache := fs.String("cache", "", "directory caching decoded images between runs")
 	flip := fs.Bool("flip", false, "test-time augmentation: average each image's class probabilities with its mirror image's")
+	tenCrop := fs.Int("ten-crop", 0, "test-time augmentation: average over the centre and four corner crops of the image padded by N pixels, each mirrored (use the --crop it was trained with); 0: none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if skipped > 0 {
 		fmt.Fprintf(stderr, "eval: %d image(s) could not be read:\n%s", skipped, report.String())
 	}
-	ev, err := m.EvaluateWith(ctx, data, train.EvalOptions{Batch: *batch, Flip: *flip})
+	ev, err := m.EvaluateWith(ctx, data, train.EvalOptions{Batch: *batch, Flip: *flip, TenCrop: *tenCrop})
 	if err != nil {
 		return err
 	}

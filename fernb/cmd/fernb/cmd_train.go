@@ -64,6 +64,15 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	decayEvery := fs.Int("decay-every", d.DecayEvery, "multiply the learning rate by --decay-factor every N epochs (-1: never)")
 	decayFactor := fs.Float64("decay-factor", d.DecayFactor, "learning-rate decay factor")
 	noFlip := fs.Bool("no-flip", false, "disable random horizontal flips")
+	crop := fs.Int("crop", 0, "random shift of up to N pixels each way (pad-and-crop, edges repeated); 0: none")
+	rotate := fs.Float64("rotate", 0, "random rotation of up to N degrees; 0: none")
+	scale := fs.Float64("scale", 0, "random zoom by a factor in [1-S, 1+S]; 0: none")
+	erase := fs.Float64("erase", 0, "probability of random erasing (a rectangle of 2-33% of the image set to 0); 0: none")
+	smoothing := fs.Float64("label-smoothing", 0, "label smoothing of the loss's target; 0: none")
+	schedule := fs.String("schedule", string(train.ScheduleStep), `learning-rate schedule: "step" (--decay-every, --decay-factor) or "cosine" (to --min-lr over the run, after --warmup epochs)`)
+	warmup := fs.Int("warmup", 0, "with --schedule cosine: epochs of linear warm-up")
+	minLR := fs.Float64("min-lr", 0, "with --schedule cosine: the final learning rate")
+	balance := fs.String("balance", string(train.BalanceNone), `class balance: "none", "weights" (loss weighted by inverse class frequency) or "sample" (class-first sampling)`)
 	seed := fs.Int64("seed", 1, "seed (weights, shuffling, flips)")
 	var mean, std floatList
 	fs.Var(&mean, "mean", "per-channel mean subtracted after scaling to [0,1] (e.g. 0.5)")
@@ -185,6 +194,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg := train.Config{Aux: aux, Epochs: *epochs, BatchSize: *batch, LR: *lr, Momentum: *momentum, WeightDecay: *wd, Nesterov: *nesterov,
 		DecayEvery: *decayEvery, DecayFactor: *decayFactor, NoFlip: *noFlip, Seed: *seed, Labels: labels,
+		Crop: *crop, Rotate: *rotate, Scale: *scale, Erase: *erase, LabelSmoothing: *smoothing,
+		Schedule: train.Schedule(*schedule), WarmupEpochs: *warmup, MinLR: *minLR, Balance: train.Balance(*balance),
 		CheckpointDir: *out, Normalization: train.NormalizationOf(pre), Init: *initDir}
 	backend, err := fernb.NewBackend()
 	if err != nil {

@@ -191,3 +191,50 @@ func TestDistillDSA(t *testing.T) {
 		t.Errorf("distill --method dd --dsa: %v, want a refusal naming DSA", err)
 	}
 }
+
+// TestTrainRecipeFlags: the recipe flags of `fernb train` reach the
+// checkpoint's recorded config, and `fernb eval --ten-crop` evaluates with
+// ten views.
+func TestTrainRecipeFlags(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "m")
+	_, stderr, err := runCLI(t, "train", "--path", "lab,n=70,seed=1", "--input", "16x16x1", "--width", "0.25", "--epochs", "2",
+		"--batch", "16", "--quiet", "--out", ckpt, "--crop", "2", "--rotate", "10", "--scale", "0.1", "--erase", "0.25",
+		"--label-smoothing", "0.1", "--schedule", "cosine", "--warmup", "1", "--min-lr", "0.0001", "--balance", "weights")
+	if err != nil {
+		t.Fatalf("train with the recipe: %v\n%s", err, stderr)
+	}
+	raw, err := os.ReadFile(filepath.Join(ckpt, "fernb-model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Train map[string]any `json:"train"`
+	}
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"crop": 2.0, "rotate": 10.0, "scale": 0.1, "erase": 0.25, "label_smoothing": 0.1,
+		"schedule": "cosine", "warmup_epochs": 1.0, "min_lr": 0.0001, "balance": "weights"}
+	for k, v := range want {
+		if meta.Train[k] != v {
+			t.Errorf("recorded %s = %v, want %v", k, meta.Train[k], v)
+		}
+	}
+	out, stderr, err := runCLI(t, "eval", "--model", ckpt, "--format", "synthetic", "--path", "lab,n=35,seed=2", "--ten-crop", "2")
+	if err != nil {
+		t.Fatalf("eval --ten-crop: %v\n%s", err, stderr)
+	}
+	var ev struct {
+		TTA string `json:"tta"`
+		N   int    `json:"n"`
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil || ev.TTA != "ten-crop:2" || ev.N != 35 {
+		t.Errorf("eval --ten-crop 2: tta %q on %d images (%v)", ev.TTA, ev.N, err)
+	}
+	_, _, err = runCLI(t, "train", "--path", "lab,n=70,seed=1", "--input", "16x16x1", "--epochs", "1", "--quiet",
+		"--out", filepath.Join(dir, "bad"), "--schedule", "linear")
+	if err == nil || !strings.Contains(err.Error(), "Schedule") {
+		t.Errorf("--schedule linear: %v, want a refusal naming the schedule", err)
+	}
+}
