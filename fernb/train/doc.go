@@ -8,11 +8,27 @@
 // mid-epoch, auxiliary samples mixed into or appended to each batch (the
 // +VAS / +DAS experiments), and a wall time per epoch.
 //
+// # The FER recipe
+//
+// Config's Crop, Rotate, Scale, Erase, LabelSmoothing, Schedule ("cosine",
+// with WarmupEpochs and MinLR) and Balance add what FER training usually
+// runs with beyond the paper's flips; EvalOptions.TenCrop is the matching
+// test-time augmentation. All are off at their zero values, so a Config
+// written before them trains the same batches to the same weights. The
+// augmentation runs on the host, one affine resampling per image written
+// straight into the batch buffer (augment.go gives the reasons), and Fit
+// assembles the next batch in a goroutine while the current step runs, so
+// that host work overlaps the step; nothing is allocated per image.
+// The cosine schedule is GoMLX's (package cosineschedule), computed inside
+// the step graph.
+//
 // # Determinism and resumption
 //
 // Everything random is derived from Config.Seed: the initial weights, the
-// shuffling of epoch e (a permutation seeded by (Seed, e)) and the flips and
-// auxiliary draws of step s (seeded by (Seed, e, s)). Nothing random lives
+// shuffling of epoch e (a permutation, or class-first draws, seeded by
+// (Seed, e)) and the flips, augmentation and auxiliary draws of step s
+// (seeded by (Seed, e, s)); the cosine schedule's counter is set from
+// (e, s) when a run starts. Nothing random lives
 // in the process, so a run killed after step s of epoch e and restarted from
 // its checkpoint sees exactly the batches the uninterrupted run would have.
 //
