@@ -581,26 +581,36 @@ func fullRecipe(batch int) Config {
 	return Config{BatchSize: batch, Seed: 1, Crop: 4, Rotate: 10, Scale: 0.1, Erase: 0.5, Balance: BalanceWeights}
 }
 
-// BenchmarkFill assembles 48x48 batches under the full recipe (the
-// per-step host work of `fernb train`); allocs/op stays flat across batch
-// sizes. `go test -bench Fill -run XXX ./fernb/train`.
+// BenchmarkFill assembles 48x48 batches under the flip-only and the full
+// recipe (the per-step host work of `fernb train`); allocs/op stays flat
+// across batch sizes. `go test -bench Fill -run XXX ./fernb/train`.
 func BenchmarkFill(b *testing.B) {
 	src := bars(1024, 48, 1)
 	ci := newClassIndex(basic7())
 	for _, n := range []int{16, 64, 256} {
-		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
-			bt, _, err := newBatcher(src, ci, fullRecipe(n))
-			if err != nil {
-				b.Fatal(err)
+		for _, recipe := range []string{"flip", "full"} {
+			cfg := Config{BatchSize: n, Seed: 1}
+			if recipe == "full" {
+				cfg = fullRecipe(n)
 			}
-			perm := bt.permutation(0)
-			steps := bt.stepsPerEpoch()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := range b.N {
-				bt.fill(perm, 0, i%steps)
-			}
-			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "img/s")
-		})
+			b.Run(fmt.Sprintf("recipe=%s/batch=%d", recipe, n), func(b *testing.B) {
+				benchFill(b, src, ci, cfg)
+			})
+		}
 	}
+}
+
+func benchFill(b *testing.B, src *dataset.Tensors, ci classIndex, cfg Config) {
+	bt, _, err := newBatcher(src, ci, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	perm := bt.permutation(0)
+	steps := bt.stepsPerEpoch()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		bt.fill(perm, 0, i%steps)
+	}
+	b.ReportMetric(float64(b.N*cfg.BatchSize)/b.Elapsed().Seconds(), "img/s")
 }
