@@ -66,14 +66,15 @@ type Config struct {
 	WarmupEpochs int      `json:"warmup_epochs,omitempty"`
 	MinLR        float64  `json:"min_lr,omitempty"`
 
-	// Balance counters class imbalance (FER-2013 has 16 times more happy
-	// than disgust faces): BalanceWeights weighs each training image's loss
+	// Balance counters class imbalance (FER-2013 has far fewer disgust
+	// faces than happy ones): BalanceWeights weighs each training image's loss
 	// by the inverse of its class's frequency, BalanceSample draws each
 	// epoch's images class-first (a class uniformly, then one of its images
 	// uniformly, with replacement). Auxiliary images keep Aux.Weight.
 	Balance Balance `json:"balance,omitempty"`
 
-	// Seed drives initial weights, shuffling, flips and auxiliary draws.
+	// Seed drives initial weights, shuffling, augmentation and auxiliary
+	// draws.
 	Seed int64 `json:"seed"`
 
 	// Labels is the label order of the logits: logit i scores Labels[i].
