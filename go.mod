@@ -8,6 +8,7 @@ require (
 	github.com/gomlx/compute v0.1.14
 	github.com/gomlx/go-xla v0.4.13
 	github.com/gomlx/gomlx v0.28.16
+	github.com/google/pprof v0.0.0-20261105003125-4bf881d7fb0b
 	github.com/janpfeifer/gonb v0.11.5
 	golang.org/x/image v0.30.0
 	gonum.org/v1/gonum v0.16.0

@@ -28,7 +28,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -36,7 +35,6 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -59,6 +57,9 @@ type Options struct {
 	Threads int // reported thread count; 0 = GOMAXPROCS
 	// SkipDot skips the measured-matmul peak (saves ~1 s).
 	SkipDot bool
+	// NoProfile skips the CPU profiles of the timed phases (and so the
+	// Breakdowns); the profiler's 100 Hz signals cost about 1% of the time.
+	NoProfile bool
 }
 
 // Result is one benchmark run; its JSON is the line `fernb bench` prints
@@ -95,6 +96,17 @@ type Result struct {
 	// pools count as work.
 	TrainImagesPerCPUS float64 `json:"train_images_per_cpu_s"`
 	InferImagesPerCPUS float64 `json:"infer_images_per_cpu_s"`
+	// Machine is the processor the numbers were measured on.
+	Machine Machine `json:"machine"`
+	// TrainProfile and InferProfile are the breakdowns of the CPU profiles
+	// taken during the timed training steps and inference batches; nil
+	// with NoProfile or when the profiler could not start (ProfileError).
+	TrainProfile *Breakdown `json:"train_profile,omitempty"`
+	InferProfile *Breakdown `json:"infer_profile,omitempty"`
+	ProfileError string     `json:"profile_error,omitempty"`
+	// TrainPprof and InferPprof are those profiles as `go tool pprof`
+	// reads them.
+	TrainPprof, InferPprof []byte `json:"-"`
 }
 
 func (o Options) withDefaults() Options {
@@ -127,7 +139,7 @@ func Run(ctx context.Context, backend compute.Backend, opts Options) (*Result, e
 	r := &Result{Framework: "fernb-go", Backend: backend.Name(), Model: c.Name,
 		Input: fmt.Sprintf("%dx%dx%d", c.Height, c.Width, c.Channels), Batch: opts.Batch, Threads: opts.Threads,
 		Steps: opts.Steps, Warmup: opts.Warmup, Params: net.NumParams(), FLOPsPerImage: net.FLOPs,
-		GOEXPERIMENTSimd: fernb.BuiltWithSIMD()}
+		GOEXPERIMENTSimd: fernb.BuiltWithSIMD(), Machine: DescribeMachine()}
 
 	// Random batch (fixed seed): speed does not depend on the values.
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -154,16 +166,23 @@ func Run(ctx context.Context, backend compute.Backend, opts Options) (*Result, e
 			r.CompileSeconds = time.Since(t0).Seconds()
 		}
 	}
-	t0, c0 := time.Now(), cpuTime()
-	for i := 0; i < opts.Steps; i++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	var trainS, trainCPU float64
+	r.TrainProfile, r.TrainPprof, err = r.profiled(opts, func() error {
+		t0, c0 := time.Now(), cpuTime()
+		for i := 0; i < opts.Steps; i++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if _, _, err := tr.Step(x, y, nil); err != nil {
+				return fmt.Errorf("bench: training step: %w", err)
+			}
 		}
-		if _, _, err := tr.Step(x, y, nil); err != nil {
-			return nil, fmt.Errorf("bench: training step: %w", err)
-		}
+		trainS, trainCPU = time.Since(t0).Seconds(), cpuTime()-c0
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	trainS, trainCPU := time.Since(t0).Seconds(), cpuTime()-c0
 
 	m := tr.Model
 	defer m.Finalize()
@@ -173,13 +192,20 @@ func Run(ctx context.Context, backend compute.Backend, opts Options) (*Result, e
 			return nil, fmt.Errorf("bench: inference: %w", err)
 		}
 	}
-	t0, c0 = time.Now(), cpuTime()
-	for i := 0; i < opts.Steps; i++ {
-		if err := m.Infer(ctx, x, opts.Batch, opts.Batch, sink); err != nil {
-			return nil, fmt.Errorf("bench: inference: %w", err)
+	var inferS, inferCPU float64
+	r.InferProfile, r.InferPprof, err = r.profiled(opts, func() error {
+		t0, c0 := time.Now(), cpuTime()
+		for i := 0; i < opts.Steps; i++ {
+			if err := m.Infer(ctx, x, opts.Batch, opts.Batch, sink); err != nil {
+				return fmt.Errorf("bench: inference: %w", err)
+			}
 		}
+		inferS, inferCPU = time.Since(t0).Seconds(), cpuTime()-c0
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	inferS, inferCPU := time.Since(t0).Seconds(), cpuTime()-c0
 
 	images := float64(opts.Batch * opts.Steps)
 	r.TrainImagesPerS = round(images/trainS, 2)
@@ -208,6 +234,22 @@ func Run(ctx context.Context, backend compute.Backend, opts Options) (*Result, e
 	return r, nil
 }
 
+// profiled runs a timed phase, under the CPU profiler unless
+// opts.NoProfile, and returns the phase's Breakdown and raw profile. A
+// profiler that cannot start is noted in r.ProfileError, not fatal: the
+// timing is still valid.
+func (r *Result) profiled(opts Options, phase func() error) (*Breakdown, []byte, error) {
+	if opts.NoProfile {
+		return nil, nil, phase()
+	}
+	raw, p, profErr, err := profileCPU(phase)
+	if profErr != nil {
+		r.ProfileError = profErr.Error()
+		return nil, nil, err
+	}
+	return Classify(p), raw, err
+}
+
 func round(v float64, digits int) float64 {
 	s := strconv.FormatFloat(v, 'f', digits, 64)
 	out, _ := strconv.ParseFloat(s, 64)
@@ -231,29 +273,8 @@ func TheoreticalPeak(threads int) Peak {
 }
 
 func peakFromCPUInfo(info string, threads int) Peak {
-	var mhz []float64
-	flags := map[string]bool{}
-	model := ""
-	sc := bufio.NewScanner(strings.NewReader(info))
-	for sc.Scan() {
-		key, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
-		switch key {
-		case "cpu MHz":
-			if v, err := strconv.ParseFloat(val, 64); err == nil {
-				mhz = append(mhz, v)
-			}
-		case "flags":
-			for _, f := range strings.Fields(val) {
-				flags[f] = true
-			}
-		case "model name":
-			model = val
-		}
-	}
+	ci := parseCPUInfo(info)
+	mhz, flags, model := ci.mhz, ci.flags, ci.model
 	if len(mhz) == 0 {
 		return Peak{Method: "unknown: no cpu MHz in /proc/cpuinfo"}
 	}

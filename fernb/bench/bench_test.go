@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"github.com/fernb/fernb/fernb/models"
 	"github.com/fernb/fernb/fernb/train"
 	"github.com/gomlx/compute"
+	"github.com/google/pprof/profile"
 )
 
 func testBackend(t testing.TB) compute.Backend {
@@ -39,6 +41,36 @@ func TestRunSmall(t *testing.T) {
 	want := 3 * float64(r.FLOPsPerImage) * r.TrainImagesPerS / 1e9
 	if d := r.TrainGFLOPS - want; d > 0.01*want+1e-3 || d < -0.01*want-1e-3 {
 		t.Errorf("train GFLOP/s %v, want %v", r.TrainGFLOPS, want)
+	}
+	if r.Machine.Arch == "" || r.Machine.CPU == "" {
+		t.Errorf("machine %+v", r.Machine)
+	}
+	// Both timed phases were profiled (no other profile runs under a plain
+	// go test), and the profiles parse.
+	if r.ProfileError != "" || r.TrainProfile == nil || r.InferProfile == nil {
+		t.Fatalf("profiles: train %v, infer %v, error %q", r.TrainProfile, r.InferProfile, r.ProfileError)
+	}
+	for _, raw := range [][]byte{r.TrainPprof, r.InferPprof} {
+		if _, err := profile.Parse(bytes.NewReader(raw)); err != nil {
+			t.Error(err)
+		}
+	}
+	var text strings.Builder
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"fer-cnn 16x16x1, batch 8", "machine: " + r.Machine.String(), "training:", "inference:", "CPU samples: GEMM"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, text.String())
+		}
+	}
+
+	opts.NoProfile = true
+	if r, err = Run(context.Background(), testBackend(t), opts); err != nil {
+		t.Fatal(err)
+	}
+	if r.TrainProfile != nil || r.InferProfile != nil || r.TrainPprof != nil {
+		t.Errorf("NoProfile run has profiles")
 	}
 }
 
@@ -175,7 +207,9 @@ func BenchmarkInference(b *testing.B) {
 func TestSummarize(t *testing.T) {
 	g := func(train, infer, dot float64) *Result {
 		return &Result{Model: "fer-cnn", Input: "48x48x1", Params: 10, FLOPsPerImage: 100e6,
-			TrainImagesPerS: train, InferImagesPerS: infer, TrainImagesPerCPUS: train / 2, InferImagesPerCPUS: infer / 2, DotGFLOPS: dot}
+			TrainImagesPerS: train, InferImagesPerS: infer, TrainImagesPerCPUS: train / 2, InferImagesPerCPUS: infer / 2, DotGFLOPS: dot,
+			TrainProfile: &Breakdown{GEMMShare: train / 100}, InferProfile: &Breakdown{GEMMShare: infer / 1000},
+			Machine: Machine{CPU: "Test CPU", Arch: "amd64", LogicalCPUs: 2}}
 	}
 	p := func(train, infer float64) *PeerResult {
 		return &PeerResult{Params: 10, FLOPsPerImage: 100e6, TrainImagesPerS: train, InferImagesPerS: infer,
@@ -194,14 +228,26 @@ func TestSummarize(t *testing.T) {
 		{"infer ratio cpu", c.InferRatioCPU, 0.188},
 		{"train ceiling", c.TrainRatioAtDot, 0.667}, // 133.3 / 200
 		{"infer ceiling", c.InferRatioAtDot, 1},     // 400 / 400
+		{"train GEMM share", c.TrainGEMMShare, 0.6}, // median of 0.5, 0.7, 0.6
+		{"infer GEMM share", c.InferGEMMShare, 0.15},
 	}
 	for _, k := range checks {
 		if k.got != k.want {
 			t.Errorf("%s = %v, want %v", k.name, k.got, k.want)
 		}
 	}
-	if c.Rounds != 3 || !c.SameParams || !c.SameFLOPs || c.Model != "fer-cnn" {
+	if c.Rounds != 3 || !c.SameParams || !c.SameFLOPs || c.Model != "fer-cnn" || c.Machine.CPU != "Test CPU" {
 		t.Errorf("comparison %+v", c)
+	}
+	var text strings.Builder
+	if err := c.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"machine: Test CPU", "training           60.0          200.0       0.300     2.0",
+		"GEMM share of Go's CPU samples: training 60%, inference 15%"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, text.String())
+		}
 	}
 
 	// Without a measured matmul there is no ceiling, and a count mismatch shows.

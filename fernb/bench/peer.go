@@ -157,6 +157,11 @@ type Comparison struct {
 	// reach without a faster kernel. Zero when the matmul was not measured.
 	TrainRatioAtDot float64 `json:"train_ratio_at_dot_peak,omitempty"`
 	InferRatioAtDot float64 `json:"infer_ratio_at_dot_peak,omitempty"`
+	// TrainGEMMShare and InferGEMMShare are the medians over the rounds of
+	// the Go side's Breakdown.GEMMShare; zero when not profiled.
+	TrainGEMMShare float64 `json:"train_gemm_share,omitempty"`
+	InferGEMMShare float64 `json:"infer_gemm_share,omitempty"`
+	Machine        Machine `json:"machine"`
 }
 
 // Compare runs the Go benchmark and the PyTorch peer alternately rounds
@@ -192,9 +197,14 @@ func summarize(opts Options, gos []*Result, peers []*PeerResult) *Comparison {
 	cmp := &Comparison{Compare: "fernb-go/pytorch", Batch: opts.Batch, Threads: opts.Threads, Rounds: len(gos),
 		TrainTarget: 2, InferTarget: 2.5, SameParams: true, SameFLOPs: true}
 	var dotTrain, dotInfer []float64 // images/s at the measured matmul rate
+	var gemmTrain, gemmInfer []float64
 	for i, g := range gos {
 		p := peers[i]
-		cmp.Model, cmp.Input = g.Model, g.Input
+		cmp.Model, cmp.Input, cmp.Machine = g.Model, g.Input, g.Machine
+		if g.TrainProfile != nil && g.InferProfile != nil {
+			gemmTrain = append(gemmTrain, g.TrainProfile.GEMMShare)
+			gemmInfer = append(gemmInfer, g.InferProfile.GEMMShare)
+		}
 		cmp.GoTrain = append(cmp.GoTrain, g.TrainImagesPerS)
 		cmp.GoInfer = append(cmp.GoInfer, g.InferImagesPerS)
 		cmp.TorchTrain = append(cmp.TorchTrain, p.TrainImagesPerS)
@@ -218,6 +228,10 @@ func summarize(opts Options, gos []*Result, peers []*PeerResult) *Comparison {
 	if len(dotTrain) == len(gos) && len(gos) > 0 {
 		cmp.TrainRatioAtDot = round(median(dotTrain)/median(cmp.TorchTrain), 3)
 		cmp.InferRatioAtDot = round(median(dotInfer)/median(cmp.TorchInfer), 3)
+	}
+	if len(gemmTrain) > 0 {
+		cmp.TrainGEMMShare = round(median(gemmTrain), 4)
+		cmp.InferGEMMShare = round(median(gemmInfer), 4)
 	}
 	return cmp
 }

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
-	"runtime/pprof"
+	"strings"
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/bench"
@@ -35,7 +36,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	vsTorch := fs.Bool("vs-torch", false, "also run the PyTorch peer (fernb/bench/torch_peer.py), alternating, and print Go/PyTorch ratios")
 	rounds := fs.Int("rounds", 2, "with --vs-torch: Go/PyTorch rounds")
 	noDot := fs.Bool("no-dot", false, "skip measuring the backend's matmul peak")
-	cpuprofile := fs.String("cpuprofile", "", "write a pprof CPU profile of the Go run(s) to this file")
+	noProfile := fs.Bool("no-profile", false, "skip the CPU profiles of the timed phases (no GEMM share)")
+	cpuprofile := fs.String("cpuprofile", "", "write the CPU profile of the (last round's) timed training steps to this file, the inference's to its name with .infer before the extension")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,39 +57,66 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	opts := bench.Options{
 		Model: models.Config{Name: *name, Height: h, Width: w, Channels: c, NumClasses: *classes, WidthMult: *width},
 		Batch: *batch, Steps: *steps, Warmup: *warmup, Threads: runtime.GOMAXPROCS(0), SkipDot: *noDot,
+		NoProfile: *noProfile,
 	}
 	backend, err := fernb.NewBackend()
 	if err != nil {
 		return err
 	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			return fmt.Errorf("bench: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("bench: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	if *cpuprofile != "" && *noProfile {
+		return fmt.Errorf("bench: --cpuprofile needs the profiles that --no-profile skips")
 	}
+	// JSON lines on stdout for scripts, the same results as text on stderr
+	// for the person watching.
 	enc := json.NewEncoder(stdout)
-	runGo := func() (*bench.Result, error) { return bench.Run(ctx, backend, opts) }
-	if !*vsTorch {
-		r, err := runGo()
+	var last *bench.Result
+	runGo := func() (*bench.Result, error) {
+		r, err := bench.Run(ctx, backend, opts)
 		if err != nil {
+			return nil, err
+		}
+		last = r
+		r.WriteText(stderr)
+		return r, enc.Encode(r)
+	}
+	if !*vsTorch {
+		if _, err := runGo(); err != nil {
 			return err
 		}
-		return enc.Encode(r)
+		return writeProfiles(*cpuprofile, last)
 	}
-	cmp, err := bench.Compare(ctx, runGo, opts, *rounds,
-		func(r *bench.Result) { enc.Encode(r) },
-		func(p *bench.PeerResult) { enc.Encode(p) })
+	cmp, err := bench.Compare(ctx, runGo, opts, *rounds, func(*bench.Result) {},
+		func(p *bench.PeerResult) {
+			fmt.Fprintf(stderr, "PyTorch %s: training %.1f img/s, inference %.1f img/s\n", p.Version, p.TrainImagesPerS, p.InferImagesPerS)
+			enc.Encode(p)
+		})
 	if err != nil {
 		return err
 	}
-	if !cmp.SameParams || !cmp.SameFLOPs {
-		fmt.Fprintln(stderr, "warning: the PyTorch network's parameter or FLOP count differs from the Go one; the comparison is not like for like")
+	fmt.Fprintln(stderr)
+	cmp.WriteText(stderr)
+	if err := enc.Encode(cmp); err != nil {
+		return err
 	}
-	return enc.Encode(cmp)
+	return writeProfiles(*cpuprofile, last)
+}
+
+// writeProfiles writes r's training profile to path and its inference
+// profile next to it (cpu.prof, cpu.infer.prof); nothing when path is "".
+func writeProfiles(path string, r *bench.Result) error {
+	if path == "" {
+		return nil
+	}
+	if r.TrainPprof == nil {
+		return fmt.Errorf("bench: no CPU profile to write to %s: %s", path, r.ProfileError)
+	}
+	ext := filepath.Ext(path)
+	inferPath := strings.TrimSuffix(path, ext) + ".infer" + ext
+	if err := os.WriteFile(path, r.TrainPprof, 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if err := os.WriteFile(inferPath, r.InferPprof, 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
 }
