@@ -25,6 +25,18 @@
 // ratios fernb would reach if its whole step ran at dot_gflops: when a
 // target lies above that ceiling, no change to the network code can reach
 // it on this backend; only a faster matmul or convolution kernel can.
+//
+// Run also profiles its timed training steps and inference batches (the
+// CPU profiler at 100 Hz, into memory) and reports where the samples went
+// (Breakdown): the share spent in matrix multiplication, the target the
+// layer formulations in fernb/nn are written for, and the largest other
+// categories, each named after the backend op that spent it. Every result
+// names its machine (Machine: /proc/cpuinfo's model name and SIMD flags),
+// because the backend picks its kernels by ISA.
+//
+// The commands that produce the README's Performance figures, and the
+// before/after timing of the distillation outer iterations
+// (distill_outer.sh), are in this directory's README.md.
 package bench
 
 import (
