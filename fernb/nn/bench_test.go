@@ -132,6 +132,11 @@ func BenchmarkMaxPool2D(b *testing.B) {
 			return []*graph.Node{loss, graph.Gradient(loss, in[0])[0]}
 		}
 	}
+	b.Run("Fwd/2x2/inference", func(b *testing.B) {
+		benchExec(b, backend, func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+			return []*graph.Node{MaxPool2DInference(in[0], 2, 2, Same)}
+		}, x)
+	})
 	b.Run("FwdBwd/2x2/reshape", func(b *testing.B) { benchExec(b, backend, pool(Differentiable, 2, 2), x) })
 	b.Run("FwdBwd/2x2/native", func(b *testing.B) { benchExec(b, backend, pool(Native, 2, 2), x) })
 	b.Run("FwdBwd/3x3s2/taps", func(b *testing.B) { benchExec(b, backend, pool(Differentiable, 3, 2), x) })

@@ -39,8 +39,9 @@
 //     transposes the smaller of the patch matrix and dy, dy in row blocks
 //     (batchedRowsT) so that each transpose stays in cache;
 //   - pooling with window == stride (dividing the image) is Reshape then
-//     Max over the Slices of each window axis (tiledMax; ReduceMax over the
-//     window axes walks a generic iterator) or ReduceMean; any other
+//     Max over the taps of each window axis, whole rows gathered (tiledMax;
+//     ReduceMax over the window axes and Slice walk generic per-element
+//     iterators) or ReduceMean; any other
 //     window/stride is Max/Add over the strided Slices of the window taps
 //     (the border filled by concatenation, not Pad), with a hand-written
 //     gradient folded back like the conv's;

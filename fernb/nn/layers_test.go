@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -124,25 +125,28 @@ func TestPoolMatchesNative(t *testing.T) {
 	cases := []struct {
 		h, w, window, stride int
 		pad                  Padding
+		channels             int // 3 unless set
 	}{
-		{8, 8, 2, 2, Same},  // reshape path
-		{8, 6, 2, 2, Valid}, // reshape path
-		{7, 7, 2, 2, Same},  // gather path, overhang
-		{7, 7, 2, 2, Valid}, // gather path, drops the last row/column
-		{9, 9, 3, 2, Same},  // overlapping (ResNet stem pool)
-		{8, 8, 3, 2, Same},
-		{6, 6, 3, 1, Same},
-		{9, 8, 3, 3, Valid},
+		{8, 8, 2, 2, Same, 0},  // reshape path: window rows gathered, then pixels sliced
+		{8, 6, 2, 2, Valid, 0}, // reshape path
+		{4, 4, 2, 2, Same, 8},  // reshape path: rows and pixels gathered
+		{7, 7, 2, 2, Same, 0},  // gather path, overhang
+		{7, 7, 2, 2, Valid, 0}, // gather path, drops the last row/column
+		{9, 9, 3, 2, Same, 0},  // overlapping (ResNet stem pool)
+		{8, 8, 3, 2, Same, 0},
+		{6, 6, 3, 1, Same, 0},
+		{9, 8, 3, 3, Valid, 0},
 	}
 	for i, c := range cases {
 		for _, isMax := range []bool{true, false} {
-			t.Run(fmt.Sprintf("%dx%d_w%d_s%d_%s_max%v", c.h, c.w, c.window, c.stride, c.pad, isMax), func(t *testing.T) {
-				x := randT(uint64(100+i), 2, c.h, c.w, 3)
+			ch := cmp.Or(c.channels, 3)
+			t.Run(fmt.Sprintf("%dx%dx%d_w%d_s%d_%s_max%v", c.h, c.w, ch, c.window, c.stride, c.pad, isMax), func(t *testing.T) {
+				x := randT(uint64(100+i), 2, c.h, c.w, ch)
 				geom, err := newGeometry(2, c.h, c.w, c.window, c.window, c.stride, c.pad)
 				if err != nil {
 					t.Fatal(err)
 				}
-				r := randT(uint64(200+i), 2, geom.outH, geom.outW, 3)
+				r := randT(uint64(200+i), 2, geom.outH, geom.outW, ch)
 				ours := run(t, b, withGrads(1, func(in []*graph.Node) *graph.Node {
 					if isMax {
 						return MaxPool2DWith(in[0], c.window, c.stride, c.pad)

@@ -32,8 +32,8 @@ func MaxPool2DWith(x *graph.Node, window, stride int, pad Padding) *graph.Node {
 // the image it skips the hand-written gradient of the training form, whose
 // bookkeeping makes the Go backend copy x once (measured: 10-12% of the FER
 // CNN's inference time); the result is identical, and it remains twice
-// differentiable through GoMLX's own gradients of Slice and Max (which send
-// a tie's gradient to its first tap only).
+// differentiable through GoMLX's own gradients of Gather, Slice and Max
+// (which send a tie's gradient to its first tap only).
 func MaxPool2DInference(x *graph.Node, window, stride int, pad Padding) *graph.Node {
 	return pool2D("MaxPool2D", x, window, stride, pad, true, false)
 }
@@ -96,23 +96,44 @@ func tiledMaxPool(x, r *graph.Node) *graph.Node {
 }
 
 // tiledMax is the max of r [N, H/k, k, W/k, k, C] over axes 2 and 4. It
-// takes the Max of the k Slices of each window axis in turn: each Slice
-// copies rows of W*C, then C, values, and Max runs the backend's vector
-// loop, where ReduceMax over the two inner axes walks a generic per-element
-// iterator.
+// takes the Max of the k taps of each window axis in turn (windowTap), and
+// Max runs the backend's vector loop, where ReduceMax over the two inner
+// axes walks a generic per-element iterator.
 func tiledMax(r *graph.Node) *graph.Node {
 	d := r.Shape().Dimensions
 	n, ho, k, wo, c := d[0], d[1], d[2], d[3], d[5]
 	maxOver := func(v *graph.Node) *graph.Node { // v [rows, k, inner]: max over axis 1
-		m := graph.Slice(v, graph.AxisRange(), graph.AxisElem(0))
+		m := windowTap(v, 0)
 		for i := 1; i < k; i++ {
-			m = graph.Max(m, graph.Slice(v, graph.AxisRange(), graph.AxisElem(i)))
+			m = graph.Max(m, windowTap(v, i))
 		}
 		return m
 	}
-	rows := maxOver(graph.Reshape(r, n*ho, k, wo*k*c)) // [N*H/k, 1, W*C]
-	y := maxOver(graph.Reshape(rows, n*ho*wo, k, c))   // [N*H/k*W/k, 1, C]
+	rows := maxOver(graph.Reshape(r, n*ho, k, wo*k*c)) // [N*H/k, W*C]
+	y := maxOver(graph.Reshape(rows, n*ho*wo, k, c))   // [N*H/k*W/k, C]
 	return graph.Reshape(y, n, ho, wo, c)
+}
+
+// windowTap returns tap i of v [rows, k, inner] as [rows, inner]. Rows of
+// gatherMinChannels or more values are gathered, one block copy per row,
+// where a Slice walks its output element by element; shorter rows are
+// sliced. Both differentiate twice (Gather's VJP is ScatterSum and back;
+// Slice's is Pad).
+func windowTap(v *graph.Node, i int) *graph.Node {
+	d := v.Shape().Dimensions
+	rows, k, inner := d[0], d[1], d[2]
+	if inner < gatherMinChannels {
+		return graph.Reshape(graph.Slice(v, graph.AxisRange(), graph.AxisElem(i)), rows, inner)
+	}
+	if int64(rows)*int64(k) >= 1<<31 {
+		exceptions.Panicf("nn: pooling %d window rows is too many for int32 gather indices", rows*k)
+	}
+	idx := make([]int32, rows)
+	for r := range idx {
+		idx[r] = int32(r*k + i)
+	}
+	flat := graph.Reshape(v, rows*k, inner)
+	return graph.Gather(flat, graph.Reshape(graph.Const(v.Graph(), idx), rows, 1), true)
 }
 
 // spreadWindows repeats v [N, H', W', C] over k×k windows, returning
