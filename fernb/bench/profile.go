@@ -121,6 +121,9 @@ func Classify(p *profile.Profile) *Breakdown {
 
 // String is the one-line form the text output prints.
 func (b *Breakdown) String() string {
+	if b.Samples == 0 {
+		return "no samples (the phase was too short for the 100 Hz profiler)"
+	}
 	s := fmt.Sprintf("GEMM %.0f%%", 100*b.GEMMShare)
 	for _, c := range b.Top {
 		s += fmt.Sprintf(", %s %.0f%%", c.Name, 100*c.Share)

@@ -86,8 +86,8 @@ func TestClassify(t *testing.T) {
 	}
 
 	// A profile without CPU time has no shares (and no division by zero).
-	if b := Classify(synthetic(nil, nil)); b.GEMMShare != 0 || len(b.Top) != 0 {
-		t.Errorf("empty profile: %+v", b)
+	if b := Classify(synthetic(nil, nil)); b.GEMMShare != 0 || len(b.Top) != 0 || !strings.HasPrefix(b.String(), "no samples") {
+		t.Errorf("empty profile: %+v, %q", b, b)
 	}
 }
 
