@@ -34,9 +34,9 @@
 // names its machine (Machine: /proc/cpuinfo's model name and SIMD flags),
 // because the backend picks its kernels by ISA.
 //
-// The commands that produce the README's Performance figures, and the
-// before/after timing of the distillation outer iterations
-// (distill_outer.sh), are in this directory's README.md.
+// This directory's README.md holds the Performance figures, the commands
+// that produce them (performance.sh) and the before/after timing of the
+// distillation outer iterations (distill_outer.sh).
 package bench
 
 import (
