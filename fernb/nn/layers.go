@@ -6,15 +6,16 @@ import (
 	"github.com/gomlx/gomlx/support/exceptions"
 )
 
-// ReLU is max(x, 0), written as x·[x>0] with the indicator held constant, so
-// its gradient is one multiplication, dy·[x>0] (0 at x = 0, as in PyTorch),
-// and that gradient differentiates again (the indicator's derivative is zero,
-// as second-order methods expect of a piecewise-linear net). GoMLX's Max
-// VJP takes five passes over x on the Go backend, two of them on its slow
-// broadcasting path.
+// ReLU is max(x, 0), written as Where(x > 0, x, 0): one comparison and one
+// select. Its gradient is Where(x > 0, dy, 0) (0 at x = 0, as in PyTorch),
+// which differentiates again, with no derivative through the comparison (as
+// second-order methods expect of a piecewise-linear net). GoMLX's Max VJP
+// takes five passes over x on the Go backend, two of them on its slow
+// broadcasting path; x·[x>0] costs a per-element bool-to-float conversion
+// pass more than the select.
 func ReLU(x *graph.Node) *graph.Node {
-	positive := graph.GreaterThan(x, graph.ScalarZero(x.Graph(), x.DType()))
-	return graph.Mul(x, graph.StopGradient(graph.ConvertDType(positive, x.DType())))
+	zero := graph.ScalarZero(x.Graph(), x.DType())
+	return graph.Where(graph.GreaterThan(x, zero), x, zero)
 }
 
 // Dense is x·w (+ b): x [N,in], w [in,out], b [out] or nil.

@@ -242,6 +242,26 @@ func TestGlobalAvgPoolFlattenDenseReLU(t *testing.T) {
 	checkClose(t, "ReLU", out[2], relu, 0)
 }
 
+// TestReLUGradient checks ReLU's gradient, 0 at x = 0 as in PyTorch, and
+// its second derivative: the gradient's own gradient with respect to x is
+// zero (a piecewise-linear net), which DD's outer gradient relies on.
+func TestReLUGradient(t *testing.T) {
+	b := goBackend(t)
+	x := tensors.FromFlatDataAndDimensions([]float64{-2, -0.5, 0, 0.5, 3}, 5)
+	r := tensors.FromFlatDataAndDimensions([]float64{1, 2, 3, 4, 5}, 5)
+	out := run(t, b, func(g *graph.Graph, in []*graph.Node) []*graph.Node {
+		y := ReLU(in[0])
+		dx := graph.Gradient(graph.ReduceAllSum(graph.Mul(y, in[1])), in[0])[0]
+		// d/dx of sum(dx * x): dx itself plus x·d(dx)/dx, whose second
+		// part is zero.
+		ddx := graph.Gradient(graph.ReduceAllSum(graph.Mul(dx, in[0])), in[0])[0]
+		return []*graph.Node{y, dx, ddx}
+	}, x, r)
+	checkClose(t, "ReLU", out[0], []float64{0, 0, 0, 0.5, 3}, 0)
+	checkClose(t, "d/dx", out[1], []float64{0, 0, 0, 4, 5}, 0)
+	checkClose(t, "second order", out[2], []float64{0, 0, 0, 4, 5}, 0)
+}
+
 func TestBatchNorm(t *testing.T) {
 	b := goBackend(t)
 	const n, h, w, c = 3, 4, 4, 5
