@@ -41,13 +41,15 @@
 //   - pooling with window == stride (dividing the image) is Reshape then
 //     Max over the taps of each window axis, whole rows gathered (tiledMax;
 //     ReduceMax over the window axes and Slice walk generic per-element
-//     iterators) or ReduceMean; any other
-//     window/stride is Max/Add over the strided Slices of the window taps
-//     (the border filled by concatenation, not Pad), with a hand-written
-//     gradient folded back like the conv's;
+//     iterators) or ReduceMean; any other window/stride is Max/Add over the
+//     strided Slices of the window taps (the border filled by
+//     concatenation, not Pad), with a hand-written gradient folded back
+//     like the conv's;
 //   - per-channel vectors meet [rows, C] tensors as [1, C] (channelWise):
 //     the backend broadcasts that in its row loop, where an explicit
 //     BroadcastInDim costs a generic per-element pass of its own;
+//   - ReLU is Where(x > 0, x, 0), a compare and a select: GoMLX's Max VJP
+//     takes several passes, and x·[x>0] a bool-to-float conversion pass;
 //   - batch normalisation has the textbook gradient (through the batch
 //     statistics) and sums over rows as products with a ones vector; group
 //     normalisation is plain arithmetic.
