@@ -18,10 +18,10 @@ import (
 // The decoded-tensor cache lets every epoch after the first, and every
 // later run, skip JPEG decoding: a cache file is keyed by the data set path
 // and its size and modification time, the items (refs and labels) and every
-// Preprocess field that changes pixels. Files are written to a temporary
-// name inside CacheDir and renamed, so an interrupted run never leaves a
-// half-written cache that a later run would trust; nothing is written
-// outside CacheDir.
+// Preprocess field that changes pixels, face alignment settings included.
+// Files are written to a temporary name inside CacheDir and renamed, so an
+// interrupted run never leaves a half-written cache that a later run would
+// trust; nothing is written outside CacheDir.
 
 const cacheMagic = "FERNBT1\n"
 
@@ -33,6 +33,11 @@ type cacheMeta struct {
 	Corrupt    []Problem
 	TooLarge   []Problem
 	Missing    []string
+	// Face alignment outcomes (Report fields of the same names).
+	Aligned       int
+	NoFace        []string
+	CentreCropped []string
+	SeveralFaces  []Problem
 }
 
 func (d *Dataset) cacheKey(items []Item, pre Preprocess) string {
@@ -44,6 +49,9 @@ func (d *Dataset) cacheKey(items []Item, pre Preprocess) string {
 		}
 	}
 	fmt.Fprintf(h, "%d %d %d %v %v %v %d\x00", pre.Height, pre.Width, pre.Channels, pre.CenterCrop, pre.Mean, pre.Std, pre.maxPixels())
+	if pre.Align != nil {
+		fmt.Fprintf(h, "align %s\x00", pre.Align.Key())
+	}
 	for _, it := range items {
 		fmt.Fprintf(h, "%s\x00%d\x00", it.Ref, it.Label)
 	}
@@ -90,6 +98,10 @@ func (d *Dataset) loadCache(items []Item, pre Preprocess) (*Tensors, bool) {
 	d.Report.Corrupt = append(d.Report.Corrupt, meta.Corrupt...)
 	d.Report.TooLarge = append(d.Report.TooLarge, meta.TooLarge...)
 	d.Report.Missing = append(d.Report.Missing, meta.Missing...)
+	d.Report.Aligned += meta.Aligned
+	d.Report.NoFace = append(d.Report.NoFace, meta.NoFace...)
+	d.Report.CentreCropped = append(d.Report.CentreCropped, meta.CentreCropped...)
+	d.Report.SeveralFaces = append(d.Report.SeveralFaces, meta.SeveralFaces...)
 	d.Report.mu.Unlock()
 	return t, true
 }
@@ -113,7 +125,8 @@ func (d *Dataset) saveCache(items []Item, pre Preprocess, t *Tensors) (err error
 	w.WriteString(cacheMagic)
 	d.Report.mu.Lock()
 	meta := cacheMeta{N: t.N, H: t.H, W: t.W, C: t.C, Labels: t.Labels, Refs: t.Refs, Subjects: t.Subjects,
-		Corrupt: d.Report.Corrupt, TooLarge: d.Report.TooLarge, Missing: d.Report.Missing}
+		Corrupt: d.Report.Corrupt, TooLarge: d.Report.TooLarge, Missing: d.Report.Missing,
+		Aligned: d.Report.Aligned, NoFace: d.Report.NoFace, CentreCropped: d.Report.CentreCropped, SeveralFaces: d.Report.SeveralFaces}
 	err = gob.NewEncoder(w).Encode(&meta)
 	d.Report.mu.Unlock()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/fernb/fernb/fernb"
+	"github.com/fernb/fernb/fernb/face"
 )
 
 // Item is one labelled (or unlabelled) image of a data set, before
@@ -269,7 +270,7 @@ func (p Preprocess) workers() int {
 // most 2*workers encoded images are in memory at once.
 func (d *Dataset) decodeInto(ctx context.Context, items []Item, pre Preprocess, t *Tensors, ok []bool) error {
 	if d.synth != nil {
-		return d.synth.render(ctx, items, pre, t, ok)
+		return d.synth.render(ctx, items, pre, t, ok, d.Report)
 	}
 	nw := pre.workers()
 	jobs := make(chan job, nw)
@@ -285,14 +286,15 @@ func (d *Dataset) decodeInto(ctx context.Context, items []Item, pre Preprocess, 
 				if err == nil {
 					if it.pixels != nil {
 						side := isqrt(len(it.pixels))
-						pre.applyFloat(grayFloat(it.pixels), side, side, dst)
+						err = pre.finish(grayFloat(it.pixels, pre.Channels), side, side, dst, it.Ref, d.Report)
 					} else {
-						err = pre.Decode(j.data, dst)
+						err = pre.decodeItem(j.data, dst, it.Ref, d.Report)
 					}
 				}
 				switch {
 				case err == nil:
 					ok[j.idx] = true
+				case errors.Is(err, face.ErrNoFace): // listed by finish
 				case errors.Is(err, fs.ErrNotExist):
 					d.Report.addMissing(it.Ref)
 				case errors.Is(err, ErrTooLarge), errors.Is(err, ErrImageTooLarge):
@@ -371,10 +373,13 @@ func (d *Dataset) feed(ctx context.Context, items []Item, pre Preprocess, jobs c
 	return nil
 }
 
-func grayFloat(p []byte) []float32 {
-	out := make([]float32, len(p))
+// grayFloat widens 8-bit grey pixels to c channels of float32.
+func grayFloat(p []byte, c int) []float32 {
+	out := make([]float32, len(p)*c)
 	for i, v := range p {
-		out[i] = float32(v)
+		for k := range c {
+			out[i*c+k] = float32(v)
+		}
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/fernb/fernb/fernb/face"
 	_ "golang.org/x/image/bmp" // registers BMP
 	_ "golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
@@ -47,8 +48,8 @@ func IsImageName(name string) bool {
 // are required (Channels 1 = grayscale, 3 = RGB).
 //
 // The order is: decode (rejecting headers over MaxPixels), convert to
-// grayscale or RGB, centre-crop, resize (antialiased), scale to [0,1],
-// then (v - Mean[c]) / Std[c].
+// grayscale or RGB, cut out the face (when Align is set), centre-crop,
+// resize (antialiased), scale to [0,1], then (v - Mean[c]) / Std[c].
 type Preprocess struct {
 	Height, Width, Channels int
 	// CenterCrop keeps the central square of this fraction of the shorter
@@ -70,6 +71,12 @@ type Preprocess struct {
 	// loads of the same items with the same Preprocess skip decoding.
 	// Nothing is ever written outside it.
 	CacheDir string
+	// Align, when set, replaces each image by the square crop of its face
+	// (see package face) before the steps above. Load, Verify and
+	// Pool.Stream list the images with no face or several in the Report;
+	// Apply and Decode, which have no report, ignore it. It is not saved
+	// with a checkpoint's preprocessing: every command takes --align.
+	Align *face.Aligner `json:"-"`
 }
 
 // DefaultPreprocess is the paper's primitive-learner input: 48x48 grayscale
@@ -287,14 +294,46 @@ func (p Preprocess) applyFloat(buf []float32, h, w int, dst []float32) {
 // Decode decodes encoded bytes (with the size and pixel limits) and applies
 // the preprocessing into dst.
 func (p Preprocess) Decode(data []byte, dst []float32) error {
-	if int64(len(data)) > p.maxImageBytes() {
-		return fmt.Errorf("%d bytes: %w (limit %d)", len(data), ErrTooLarge, p.maxImageBytes())
-	}
-	img, err := DecodeImage(data, p.maxPixels())
+	img, err := p.decodeImage(data)
 	if err != nil {
 		return err
 	}
 	p.Apply(img, dst)
+	return nil
+}
+
+func (p Preprocess) decodeImage(data []byte) (image.Image, error) {
+	if int64(len(data)) > p.maxImageBytes() {
+		return nil, fmt.Errorf("%d bytes: %w (limit %d)", len(data), ErrTooLarge, p.maxImageBytes())
+	}
+	return DecodeImage(data, p.maxPixels())
+}
+
+// decodeItem is Decode for the loaders: it aligns when Align is set and
+// notes the outcome for ref in rep.
+func (p Preprocess) decodeItem(data []byte, dst []float32, ref string, rep *Report) error {
+	img, err := p.decodeImage(data)
+	if err != nil {
+		return err
+	}
+	buf, h, w := toFloat(img, p.Channels)
+	return p.finish(buf, h, w, dst, ref, rep)
+}
+
+// finish cuts out the face (when Align is set, noting in rep what it found
+// in ref) and then crops, resizes and normalises an h x w x Channels
+// buffer of values in [0,255] into dst. Without a face under the Skip
+// policy it returns face.ErrNoFace.
+func (p Preprocess) finish(buf []float32, h, w int, dst []float32, ref string, rep *Report) error {
+	if p.Align != nil {
+		crop, side, res, err := p.Align.Align(buf, h, w, p.Channels)
+		rep.addAlign(ref, res, p.Align.Options())
+		if err != nil {
+			return err
+		}
+		buf, h, w = crop, side, side
+	}
+	p.applyFloat(buf, h, w, dst)
 	return nil
 }
 

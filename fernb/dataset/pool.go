@@ -10,6 +10,7 @@ import (
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset/synth"
+	"github.com/fernb/fernb/fernb/face"
 )
 
 // Pool streams an unlabelled (or any) data set batch by batch with memory
@@ -342,19 +343,20 @@ func (p *Pool) decodeBatch(pre Preprocess, b []encoded) Batch {
 							for j := range sbuf {
 								sbuf[j] *= 255
 							}
-							pre.applyFloat(sbuf, size, size, t.Image(i))
+							err = pre.finish(sbuf, size, size, t.Image(i), e.item.Ref, p.Report)
 							t.Subjects[i] = f.Subject()
 						}
 					case e.item.pixels != nil:
 						side := isqrt(len(e.item.pixels))
-						pre.applyFloat(grayFloat(e.item.pixels), side, side, t.Image(i))
+						err = pre.finish(grayFloat(e.item.pixels, pre.Channels), side, side, t.Image(i), e.item.Ref, p.Report)
 					default:
-						err = pre.Decode(e.data, t.Image(i))
+						err = pre.decodeItem(e.data, t.Image(i), e.item.Ref, p.Report)
 					}
 				}
 				switch {
 				case err == nil:
 					ok[i] = true
+				case errors.Is(err, face.ErrNoFace): // listed by finish
 				case errors.Is(err, fs.ErrNotExist):
 					p.Report.addMissing(e.item.Ref)
 				case errors.Is(err, ErrTooLarge), errors.Is(err, ErrImageTooLarge):

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/fernb/fernb/fernb/face"
 )
 
 // Problem names one file or record that was not used, and why.
@@ -32,6 +34,14 @@ type Report struct {
 	// Dropped counts items left out on purpose (a label filter, FER+
 	// images without a majority), by reason.
 	Dropped map[string]int
+	// Face alignment (Preprocess.Align): Aligned counts the images in
+	// which a face was found; NoFace lists those without one that were
+	// left out, CentreCropped those without one kept as their central
+	// square, SeveralFaces those in which one face of several was kept.
+	Aligned       int
+	NoFace        []string
+	CentreCropped []string
+	SeveralFaces  []Problem
 }
 
 func (r *Report) addCorrupt(ref string, err error) {
@@ -58,6 +68,39 @@ func (r *Report) addIgnored(ref, why string) {
 	r.Ignored = append(r.Ignored, Problem{ref, why})
 }
 
+// addAlign notes what alignment found in ref; r may be nil (no report).
+func (r *Report) addAlign(ref string, res face.Result, opt face.Options) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case res.Faces == 0 && opt.NoFace == face.Centre:
+		r.CentreCropped = append(r.CentreCropped, ref)
+	case res.Faces == 0:
+		r.NoFace = append(r.NoFace, ref)
+	default:
+		r.Aligned++
+		if res.Faces > 1 {
+			r.SeveralFaces = append(r.SeveralFaces, Problem{ref, res.Describe(opt.Pick)})
+		}
+	}
+}
+
+// AlignSummary is one line on face alignment ("" when nothing was
+// aligned), for commands to print whether or not anything was skipped:
+// images kept as centre crops are not skipped but must not pass silently.
+func (r *Report) AlignSummary() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.Aligned+len(r.NoFace)+len(r.CentreCropped) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("align: face found in %d image(s) (%d with several faces), none in %d (skipped), none in %d (kept as centre crop)\n",
+		r.Aligned, len(r.SeveralFaces), len(r.NoFace), len(r.CentreCropped))
+}
+
 func (r *Report) addDropped(reason string, n int) {
 	if n == 0 {
 		return
@@ -71,11 +114,11 @@ func (r *Report) addDropped(reason string, n int) {
 }
 
 // Skipped is the number of images that should have loaded and did not:
-// corrupt, too large or missing.
+// corrupt, too large, missing or (aligning) without a face.
 func (r *Report) Skipped() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.Corrupt) + len(r.TooLarge) + len(r.Missing)
+	return len(r.Corrupt) + len(r.TooLarge) + len(r.Missing) + len(r.NoFace)
 }
 
 // String summarises the report, listing up to ten files per kind.
@@ -98,11 +141,11 @@ func (r *Report) String() string {
 	}
 	list("corrupt images skipped", r.Corrupt)
 	list("rejected by size limits", r.TooLarge)
-	miss := make([]Problem, len(r.Missing))
-	for i, m := range r.Missing {
-		miss[i] = Problem{m, "named in the label file but not found"}
-	}
+	miss := problems(r.Missing, "named in the label file but not found")
 	list("missing files", miss)
+	list("no face found, skipped", problems(r.NoFace, "no face found"))
+	list("no face found, kept as centre crop", problems(r.CentreCropped, "no face found"))
+	list("several faces found", r.SeveralFaces)
 	list("ignored files", r.Ignored)
 	keys := make([]string, 0, len(r.Dropped))
 	for k := range r.Dropped {
@@ -116,4 +159,12 @@ func (r *Report) String() string {
 		return "nothing skipped\n"
 	}
 	return b.String()
+}
+
+func problems(refs []string, why string) []Problem {
+	out := make([]Problem, len(refs))
+	for i, ref := range refs {
+		out[i] = Problem{ref, why}
+	}
+	return out
 }

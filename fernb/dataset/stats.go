@@ -42,6 +42,9 @@ func (d *Dataset) ComputeStats(ctx context.Context, items []Item, split string, 
 		for _, m := range d.Report.Missing {
 			bad[m] = true
 		}
+		for _, m := range d.Report.NoFace {
+			bad[m] = true
+		}
 		d.Report.mu.Unlock()
 	}
 	s := Stats{Format: d.Format, Split: split, Classes: map[string]int{}, Skipped: d.Report.Skipped()}

@@ -77,7 +77,7 @@ func (s *synthSource) generator(pre Preprocess) (*synth.Generator, error) {
 	return synth.New(cfg)
 }
 
-func (s *synthSource) render(ctx context.Context, items []Item, pre Preprocess, t *Tensors, ok []bool) error {
+func (s *synthSource) render(ctx context.Context, items []Item, pre Preprocess, t *Tensors, ok []bool, report *Report) error {
 	g, err := s.generator(pre)
 	if err != nil {
 		return fmt.Errorf("dataset: %w", err)
@@ -101,8 +101,9 @@ func (s *synthSource) render(ctx context.Context, items []Item, pre Preprocess, 
 				for j := range buf {
 					buf[j] *= 255
 				}
-				pre.applyFloat(buf, size, size, t.Image(i))
-				ok[i] = true
+				if pre.finish(buf, size, size, t.Image(i), items[i].Ref, report) == nil {
+					ok[i] = true
+				}
 			}
 		}()
 	}
