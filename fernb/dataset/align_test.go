@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fernb/fernb/fernb/face"
@@ -162,5 +163,34 @@ func TestAlignCacheKeyedBySettings(t *testing.T) {
 	a3, _ := load(aligner(t, opt))
 	if files() != 4 || a3.N != 2 {
 		t.Errorf("no-face policy change: %d cache files, %d images", files(), a3.N)
+	}
+}
+
+func TestExportAligned(t *testing.T) {
+	dir := faceFixture(t)
+	opt := face.DefaultOptions()
+	opt.NoFace = face.Centre
+	d := mustOpen(t, "folder", dir)
+	out := filepath.Join(t.TempDir(), "aligned")
+	n, err := d.ExportAligned(context.Background(), d.Items, Preprocess{Height: 40, Width: 40, Channels: 3, Align: aligner(t, opt)}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := AlignCounts{Images: 2, Found: 1, CentreCropped: 1, Written: 2, Out: out}
+	if n != want {
+		t.Errorf("counts %+v, want %+v", n, want)
+	}
+	rep, err := os.ReadFile(filepath.Join(out, alignReportName))
+	if err != nil || !strings.Contains(string(rep), "neutral/blank.png") {
+		t.Errorf("report does not list the faceless image: %q (%v)", rep, err)
+	}
+	// The crops form a folder data set with the source's labels.
+	back := mustOpen(t, "folder", out)
+	x, err := back.Load(context.Background(), back.Items, Preprocess{Height: 40, Width: 40, Channels: 3})
+	if err != nil || x.N != 2 {
+		t.Fatalf("reading the crops back: %v (%d images)", err, x.N)
+	}
+	if got := x.Labels[0].String() + "," + x.Labels[1].String(); got != "happy,neutral" {
+		t.Errorf("labels read back %s", got)
 	}
 }

@@ -83,7 +83,7 @@ func NewPipeline(cfg Config) (*Pipeline, error) {
 		cfg.VASRatio = 0.25
 	}
 	if cfg.Preprocess.Height == 0 {
-		cfg.Preprocess = dataset.Preprocess{Height: cfg.Model.Height, Width: cfg.Model.Width, Channels: cfg.Model.Channels}
+		cfg.Preprocess.Height, cfg.Preprocess.Width, cfg.Preprocess.Channels = cfg.Model.Height, cfg.Model.Width, cfg.Model.Channels
 	}
 	mc, err := models.WithDefaults(cfg.Model)
 	if err != nil {
@@ -134,7 +134,12 @@ func key(v ...any) string {
 	return hex.EncodeToString(h[:6])
 }
 
-func (p *Pipeline) cache(name string) string { return filepath.Join(p.Cfg.OutDir, "cache", name) }
+func (p *Pipeline) cache(name string) string {
+	if a := p.Cfg.Preprocess.Align; a != nil { // aligned images: other models, manifests, distilled sets
+		name = "align-" + key(a.Key()) + "-" + name
+	}
+	return filepath.Join(p.Cfg.OutDir, "cache", name)
+}
 
 // LoadData loads the anchor, training and test sets (7 basic classes) into
 // memory. The pool is streamed later, by Select.
@@ -205,8 +210,9 @@ func (p *Pipeline) load(ctx context.Context, role string, src Source) (*dataset.
 		return nil, fmt.Errorf("experiment: %s set %s has no usable image (%s)", role, src.Name, d.Report)
 	}
 	if sk := d.Report.Skipped(); sk > 0 {
-		note = strings.TrimSpace(note + fmt.Sprintf(" %d images skipped (corrupt, too large or missing)", sk))
+		note = strings.TrimSpace(note + fmt.Sprintf(" %d images skipped (corrupt, too large, missing or without a face)", sk))
 	}
+	note = strings.TrimSpace(note + " " + d.Report.AlignSummary())
 	info := DataInfo{Role: role, Name: src.Name, Format: src.Format, Path: src.Path, Split: src.Split, Images: t.N, Counts: map[string]int{}, Note: note}
 	cc := t.ClassCounts()
 	for l := range fernb.NumLabels {

@@ -19,7 +19,8 @@ func init() {
 // runData dispatches `fernb data <sub>`.
 func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "help" {
-		fmt.Fprintln(stderr, "usage: fernb data stats --format F --path P [--split S] [--verify=false] [--report]")
+		fmt.Fprintln(stderr, "usage: fernb data stats --format F --path P [--split S] [--verify=false] [--report] [--align]")
+		fmt.Fprintln(stderr, "       fernb data align --format F --path P --out DIR [--split S] [--size N] [--channels C] [--align-* flags]")
 		fmt.Fprintf(stderr, "formats: %s\n", strings.Join(dataset.Formats(), ", "))
 		if len(args) == 0 {
 			return errors.New("data: no subcommand given")
@@ -29,8 +30,10 @@ func runData(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	switch args[0] {
 	case "stats":
 		return runDataStats(ctx, args[1:], stdout, stderr)
+	case "align":
+		return runDataAlign(ctx, args[1:], stdout, stderr)
 	}
-	return fmt.Errorf("data: unknown subcommand %q (known: stats)", args[0])
+	return fmt.Errorf("data: unknown subcommand %q (known: stats, align)", args[0])
 }
 
 // runDataStats prints one JSON object with the image count per class.
@@ -43,6 +46,7 @@ func runDataStats(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	verify := fs.Bool("verify", true, "decode every image so that corrupt ones are counted as skipped")
 	report := fs.Bool("report", false, "print the load report (skipped files and why) to stderr")
 	maxPixels := fs.Int64("max-pixels", dataset.DefaultMaxPixels, "reject images whose header claims more pixels")
+	align := addAlignFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,10 +63,15 @@ func runDataStats(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	st, err := ds.ComputeStats(ctx, items, *split, *verify, dataset.Preprocess{MaxPixels: *maxPixels})
+	pre := dataset.Preprocess{MaxPixels: *maxPixels}
+	if err := align.apply(&pre); err != nil {
+		return err
+	}
+	st, err := ds.ComputeStats(ctx, items, *split, *verify, pre)
 	if err != nil {
 		return err
 	}
+	align.report(stderr, "data stats", ds.Report)
 	if *report || ds.Report.Skipped() > 0 {
 		fmt.Fprint(stderr, ds.Report.String())
 	}

@@ -65,6 +65,7 @@ type distillData struct {
 	manifest, poolFormat, poolPath *string
 	format, path, split            *string
 	size, channels, perClass       *int
+	align                          *alignFlags
 }
 
 func addDistillData(fs *flag.FlagSet) distillData {
@@ -78,6 +79,7 @@ func addDistillData(fs *flag.FlagSet) distillData {
 		split:      fs.String("split", "all", "split of the labelled data set"),
 		size:       fs.Int("size", 48, "image height and width"),
 		channels:   fs.Int("channels", 1, "1 (grayscale) or 3 (RGB)"),
+		align:      addAlignFlags(fs),
 	}
 }
 
@@ -85,6 +87,9 @@ func addDistillData(fs *flag.FlagSet) distillData {
 // from.
 func (d distillData) load(ctx context.Context, stderr io.Writer) (*dataset.Tensors, string, error) {
 	pre := dataset.Preprocess{Height: *d.size, Width: *d.size, Channels: *d.channels}
+	if err := d.align.apply(&pre); err != nil {
+		return nil, "", err
+	}
 	if *d.manifest != "" {
 		if *d.format != "" {
 			return nil, "", errors.New("give either --manifest or --format/--path, not both")
@@ -111,6 +116,7 @@ func (d distillData) load(ctx context.Context, stderr io.Writer) (*dataset.Tenso
 	if report != nil && report.Skipped() > 0 {
 		fmt.Fprint(stderr, report.String())
 	}
+	d.align.report(stderr, "distill", report)
 	if err != nil {
 		return nil, "", err
 	}
@@ -289,10 +295,14 @@ func runDistillCompare(ctx context.Context, args []string, stdout, stderr io.Wri
 	seeds := fs.String("seeds", "1", "comma-separated seeds; accuracy is averaged over them")
 	plotPath := fs.String("plot", "", "write the cost bars (Fig. 5) here")
 	jsonPath := fs.String("json", "", "write every arm's rows here")
+	align := addAlignFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	pre := dataset.Preprocess{Height: *size, Width: *size, Channels: *channels}
+	if err := align.apply(&pre); err != nil {
+		return err
+	}
 	loadSet := func(format, path, split string) (*dataset.Tensors, error) {
 		ds, err := dataset.Open(format, path, dataset.Options{})
 		if err != nil {
@@ -303,7 +313,9 @@ func runDistillCompare(ctx context.Context, args []string, stdout, stderr io.Wri
 		if err != nil {
 			return nil, err
 		}
-		return ds.Load(ctx, items, pre)
+		t, err := ds.Load(ctx, items, pre)
+		align.report(stderr, path, ds.Report)
+		return t, err
 	}
 	anchor, err := loadSet(*format, *path, *split)
 	if err != nil {

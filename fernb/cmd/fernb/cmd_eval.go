@@ -45,6 +45,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cache := fs.String("cache", "", "directory caching decoded images between runs")
 	flip := fs.Bool("flip", false, "test-time augmentation: average each image's class probabilities with its mirror image's")
 	tenCrop := fs.Int("ten-crop", 0, "test-time augmentation: average over the centre and four corner crops of the image padded by N pixels, each mirrored (use the --crop it was trained with); 0: none")
+	align := addAlignFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,7 +69,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	pre.CacheDir = *cache
+	if err := align.apply(&pre); err != nil {
+		return err
+	}
 	data, report, err := dataset.LoadTensors(ctx, *format, *path, *split, pre, dataset.Options{})
+	align.report(stderr, "eval", report)
 	if err != nil {
 		return fmt.Errorf("eval: loading %s: %w", *path, err)
 	}

@@ -51,6 +51,7 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	dsa := fs.String("dsa", "", "on or off: DM with differentiable Siamese augmentation, and training on its DAS under it (default: the setting's; on for the synthetic default; dd never uses it)")
 	folds := fs.String("folds", "", "with --table 4-7: evaluate inside the target set instead of across sets: kfold (10 subject-independent folds, as CK+ in Table 3) or loso (leave one subject out, the JAFFE protocol)")
 	limit := fs.Int("limit", 0, "keep at most this many images of every labelled set (stratified; for smoke runs on real data)")
+	align := addAlignFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -151,6 +152,9 @@ func runReproduce(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		cfg.Distill.DSA = false
 	}
 	cfg.Limit = *limit
+	if err := align.apply(&cfg.Preprocess); err != nil {
+		return err
+	}
 	pr := nb.New(stderr).Watch(&cfg, "reproduce")
 	p, err := experiment.NewPipeline(cfg)
 	if err != nil {

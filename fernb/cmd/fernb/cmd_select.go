@@ -86,6 +86,7 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	every := fs.Int("checkpoint-every", 16, "batches between progress checkpoints")
 	truth := fs.String("truth-from-path", "", "hidden truth for reports from image paths: substring=label,... (SMILEsmileD: positives=happy,negatives=non-smile)")
 	fresh := fs.Bool("fresh", false, "discard an interrupted run's progress and start over")
+	align := addAlignFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -136,8 +137,14 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("select: %w", err)
 	}
+	if err := align.apply(&pre); err != nil {
+		return err
+	}
 	modelDesc, _ := filepath.Abs(*ckpt)
 	anchorDesc := fmt.Sprintf("%s:%s[%s]", *anchorFormat, *anchorPath, *anchorSplit)
+	if pre.Align != nil { // centroids of aligned anchors are other centroids
+		anchorDesc += "[" + pre.Align.Key() + "]"
+	}
 	if *anchorPerClass > 0 {
 		anchorDesc += fmt.Sprintf("[first %d per class]", *anchorPerClass)
 	}
@@ -154,6 +161,7 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 		if ds.Report.Skipped() > 0 {
 			fmt.Fprint(stderr, ds.Report.String())
 		}
+		align.report(stderr, "select: anchor", ds.Report)
 		ds.Close()
 		if err != nil {
 			return fmt.Errorf("select: %w", err)
@@ -209,6 +217,7 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	if dp.Report != nil && dp.Report.Skipped() > 0 {
 		fmt.Fprint(stderr, dp.Report.String())
 	}
+	align.report(stderr, "select: pool", dp.Report)
 	if err != nil {
 		return fmt.Errorf("select: %w", err)
 	}
@@ -352,6 +361,7 @@ func runSelectPlot(ctx context.Context, args []string, stdout, stderr io.Writer)
 	poolPath := fs.String("pool", "", "pool path")
 	dir := fs.String("dir", ".", "folder for the figures")
 	perClass := fs.Int("per-class", 8, "selected images per class in the grid (and x10 in the scatter)")
+	align := addAlignFlags(fs)
 	ext := fs.String("ext", "png", "figure format: png or svg")
 	positive := fs.String("positive", "", "judge right/wrong labels in the margin histogram against a binary truth (SMILEsmileD: happy)")
 	if err := fs.Parse(args); err != nil {
@@ -414,6 +424,9 @@ func runSelectPlot(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if pre, err = omni.PreprocessFor(model); err != nil {
 			return fmt.Errorf("select plot: %w", err)
 		}
+	}
+	if err := align.apply(&pre); err != nil {
+		return err
 	}
 	// The most confident selected images of each class, decoded from the pool.
 	kind := omni.Cosine

@@ -89,6 +89,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dasAug := fs.Bool("das-augment", true, "with --aux das:DIR of a DAS distilled with --dsa: apply DSA's transformations to its images in training (false: as they are)")
 	initDir := fs.String("init", "", "checkpoint directory whose weights start this run (fine-tuning; branching variants off one primitive learner); model, input, width, classes and normalisation then come from it")
 	quiet := fs.Bool("quiet", false, "no per-step progress on stderr")
+	align := addAlignFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -153,6 +154,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		pre.CacheDir = *cache
+	}
+	if err := align.apply(&pre); err != nil {
+		return err
 	}
 	trainSet, valSet, note, err := loadTrainVal(ctx, *format, *path, *split, *valSplit, *valFrac, uint64(*seed), pre)
 	if err != nil {
@@ -298,6 +302,7 @@ func loadTrainVal(ctx context.Context, format, path, split, valSplit string, val
 	if n := ds.Report.Skipped(); n > 0 {
 		note = fmt.Sprintf("data: %d item(s) skipped: %s", n, ds.Report.String())
 	}
+	note = strings.TrimSpace(note + "\n" + ds.Report.AlignSummary())
 	return trainSet, valSet, note, nil
 }
 
