@@ -11,21 +11,21 @@ import (
 	"github.com/fernb/fernb/fernb/plot"
 )
 
-// AlignFaces turns face alignment (package face, default options) on or
-// off for every image the experiment reads: the notebooks' align
+// Aligned returns c with face alignment (package face, default options) on
+// or off for every image the experiment reads: the notebooks' align
 // parameter. Aligned runs keep their models, manifests and distilled sets
 // apart from unaligned ones in the cache.
-func (c *Config) AlignFaces(on bool) error {
+func (c Config) Aligned(on bool) (Config, error) {
 	c.Preprocess.Align = nil
 	if !on {
-		return nil
+		return c, nil
 	}
 	a, err := face.New(face.DefaultOptions())
 	if err != nil {
-		return fmt.Errorf("experiment: %w", err)
+		return c, fmt.Errorf("experiment: %w", err)
 	}
 	c.Preprocess.Align = a
-	return nil
+	return c, nil
 }
 
 // AlignmentFigure draws the first n images of src as they are (top row,

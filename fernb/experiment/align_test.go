@@ -10,8 +10,8 @@ import (
 )
 
 func TestAlignmentFigure(t *testing.T) {
-	cfg := SyntheticConfig(t.TempDir(), true)
-	if err := cfg.AlignFaces(true); err != nil {
+	cfg, err := SyntheticConfig(t.TempDir(), true).Aligned(true)
+	if err != nil {
 		t.Skipf("pigo cascades not available: %v", err)
 	}
 	src := Source{Name: "generated", Format: "synthetic", Path: "wild,n=6,seed=5,size=96"}
@@ -34,7 +34,8 @@ func TestAlignmentFigure(t *testing.T) {
 func TestAlignedCacheApart(t *testing.T) {
 	cfg := SyntheticConfig(t.TempDir(), true)
 	plain := (&Pipeline{Cfg: cfg}).cache("model-x")
-	if err := cfg.AlignFaces(true); err != nil {
+	cfg, err := cfg.Aligned(true)
+	if err != nil {
 		t.Skipf("pigo cascades not available: %v", err)
 	}
 	aligned := (&Pipeline{Cfg: cfg}).cache("model-x")
@@ -49,7 +50,7 @@ func TestAlignedCacheApart(t *testing.T) {
 	if plain == aligned || aligned == other {
 		t.Errorf("cache dirs not kept apart: %s, %s, %s", plain, aligned, other)
 	}
-	if err := cfg.AlignFaces(false); err != nil || cfg.Preprocess.Align != nil {
-		t.Errorf("AlignFaces(false) left %v (%v)", cfg.Preprocess.Align, err)
+	if off, err := cfg.Aligned(false); err != nil || off.Preprocess.Align != nil || cfg.Preprocess.Align == nil {
+		t.Errorf("Aligned(false) gave %v (%v) and must leave its receiver aligned", off.Preprocess.Align, err)
 	}
 }
