@@ -217,6 +217,7 @@ func (a *Aligner) Detect(src []float32, h, w, c int) ([]Face, error) {
 			Q:      float64(d.Q),
 		})
 	}
+	faces = suppress(faces)
 	sort.SliceStable(faces, func(i, j int) bool {
 		fi, fj := faces[i], faces[j]
 		if a.opt.Pick == Confident || fi.Side == fj.Side {
@@ -228,6 +229,39 @@ func (a *Aligner) Detect(src []float32, h, w, c int) ([]Face, error) {
 		faces[0].Eyes = a.pupils(faces[0], pix, ph, pw, pad)
 	}
 	return faces, nil
+}
+
+// suppress drops detections of a face already kept: pigo's clustering is
+// greedy and leaves overlapping clusters of one face (a box and a slightly
+// larger or smaller one, or a box around the mouth or an eye inside the
+// face's), which would count as several faces and let Largest pick a box
+// that is mostly background. Faces are kept by score; one whose square
+// overlaps a kept one by more than 30% (intersection over union) or whose
+// centre lies inside a kept one is dropped.
+func suppress(faces []Face) []Face {
+	sort.SliceStable(faces, func(i, j int) bool { return faces[i].Q > faces[j].Q })
+	var kept []Face
+next:
+	for _, f := range faces {
+		for _, k := range kept {
+			if iou(f, k) > 0.3 || inside(f.Center, k) || inside(k.Center, f) {
+				continue next
+			}
+		}
+		kept = append(kept, f)
+	}
+	return kept
+}
+
+func inside(p Point, f Face) bool {
+	return math.Abs(p.X-f.Center.X) < f.Side/2 && math.Abs(p.Y-f.Center.Y) < f.Side/2
+}
+
+func iou(a, b Face) float64 {
+	ox := math.Max(0, math.Min(a.Center.X+a.Side/2, b.Center.X+b.Side/2)-math.Max(a.Center.X-a.Side/2, b.Center.X-b.Side/2))
+	oy := math.Max(0, math.Min(a.Center.Y+a.Side/2, b.Center.Y+b.Side/2)-math.Max(a.Center.Y-a.Side/2, b.Center.Y-b.Side/2))
+	in := ox * oy
+	return in / (a.Side*a.Side + b.Side*b.Side - in)
 }
 
 // pupils locates both pupils of f, or returns nil when either lands where

@@ -279,3 +279,53 @@ func BenchmarkDetectCrop(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
 }
+
+func TestSeveralFacesPick(t *testing.T) {
+	// pigo's sample next to a half-size copy of itself: two faces, the
+	// left one larger.
+	src, h, w := sample(t, 1)
+	W := w + w/2
+	img := make([]float32, h*W)
+	for i := range img {
+		img[i] = 255
+	}
+	for y := range h {
+		copy(img[y*W:y*W+w], src[y*w:(y+1)*w])
+	}
+	for y := range h / 2 {
+		for x := range w / 2 {
+			img[(h/4+y)*W+w+x] = src[(2*y)*w+2*x]
+		}
+	}
+	a := newAligner(t, DefaultOptions())
+	_, _, res, err := a.Align(img, h, W, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Faces != 2 {
+		t.Fatalf("%d faces, want 2", res.Faces)
+	}
+	if res.Face.Center.X > float64(w) {
+		t.Errorf("largest pick kept the small face at x=%g", res.Face.Center.X)
+	}
+	if got := res.Describe(Largest); got != "2 faces; kept the largest" {
+		t.Errorf("Describe = %q", got)
+	}
+}
+
+func TestSuppress(t *testing.T) {
+	big := Face{Center: Point{100, 100}, Side: 200, Q: 50}
+	for _, tc := range []struct {
+		name  string
+		other Face
+		want  int
+	}{
+		{"same face, slightly smaller box", Face{Center: Point{102, 98}, Side: 190, Q: 60}, 1},
+		{"box around a feature inside the face", Face{Center: Point{60, 50}, Side: 50, Q: 5}, 1},
+		{"another face beside it", Face{Center: Point{330, 100}, Side: 150, Q: 10}, 2},
+	} {
+		if got := len(suppress([]Face{big, tc.other})); got != tc.want {
+			t.Errorf("%s: %d faces kept, want %d", tc.name, got, tc.want)
+		}
+	}
+}
