@@ -10,5 +10,7 @@
 // reading them as shipped (without extracting or converting) keeps runs
 // reproducible from the original files, and a load Report says exactly which
 // files were skipped and why, so that a corrupt image costs one image and
-// never a run.
+// never a run. For data sets of whole photographs, Preprocess.Align cuts
+// out the face first (package face), and the Report lists the images in
+// which none was found.
 package dataset
