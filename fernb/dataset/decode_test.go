@@ -263,3 +263,14 @@ func TestBatchIndices(t *testing.T) {
 		t.Error("not reproducible from the seed")
 	}
 }
+
+// A nil set (fernb train --val-frac 0 has no validation set) has no images.
+func TestNilTensorsLen(t *testing.T) {
+	var none *Tensors
+	if n := none.Len(); n != 0 {
+		t.Errorf("nil Tensors: Len %d, want 0", n)
+	}
+	if n := NewTensors(3, 2, 2, 1).Len(); n != 3 {
+		t.Errorf("Len %d, want 3", n)
+	}
+}

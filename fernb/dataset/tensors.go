@@ -44,8 +44,14 @@ func NewTensors(n, h, w, c int) *Tensors {
 	return t
 }
 
-// Len returns the number of images.
-func (t *Tensors) Len() int { return t.N }
+// Len returns the number of images; a nil set (no validation set, say) has
+// none.
+func (t *Tensors) Len() int {
+	if t == nil {
+		return 0
+	}
+	return t.N
+}
 
 // ImageSize returns the number of float32 values per image (H*W*C).
 func (t *Tensors) ImageSize() int { return t.H * t.W * t.C }
