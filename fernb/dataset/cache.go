@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/fernb/fernb/fernb/internal/atomicfile"
+
 	"github.com/fernb/fernb/fernb"
 )
 
@@ -106,44 +108,29 @@ func (d *Dataset) loadCache(items []Item, pre Preprocess) (*Tensors, bool) {
 	return t, true
 }
 
-func (d *Dataset) saveCache(items []Item, pre Preprocess, t *Tensors) (err error) {
-	if err := os.MkdirAll(pre.CacheDir, 0o755); err != nil {
-		return fmt.Errorf("dataset: cache: %w", err)
-	}
-	final := d.cachePath(items, pre)
-	tmp, err := os.CreateTemp(pre.CacheDir, ".fernb-*.tmp")
-	if err != nil {
-		return fmt.Errorf("dataset: cache: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	w.WriteString(cacheMagic)
+func (d *Dataset) saveCache(items []Item, pre Preprocess, t *Tensors) error {
 	d.Report.mu.Lock()
 	meta := cacheMeta{N: t.N, H: t.H, W: t.W, C: t.C, Labels: t.Labels, Refs: t.Refs, Subjects: t.Subjects,
 		Corrupt: d.Report.Corrupt, TooLarge: d.Report.TooLarge, Missing: d.Report.Missing,
 		Aligned: d.Report.Aligned, NoFace: d.Report.NoFace, CentreCropped: d.Report.CentreCropped, SeveralFaces: d.Report.SeveralFaces}
-	err = gob.NewEncoder(w).Encode(&meta)
 	d.Report.mu.Unlock()
+	err := atomicfile.Write(d.cachePath(items, pre), atomicfile.Mode, func(w io.Writer) error {
+		if _, err := io.WriteString(w, cacheMagic); err != nil {
+			return err
+		}
+		if err := gob.NewEncoder(w).Encode(&meta); err != nil {
+			return err
+		}
+		var b [4]byte
+		for _, v := range t.X {
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+			if _, err := w.Write(b[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("dataset: cache: %w", err)
-	}
-	var b [4]byte
-	for _, v := range t.X {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-		w.Write(b[:])
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("dataset: cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("dataset: cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
 		return fmt.Errorf("dataset: cache: %w", err)
 	}
 	return nil

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/fernb/fernb/fernb/internal/atomicfile"
+
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
 	"github.com/fernb/fernb/fernb/models"
@@ -439,25 +441,9 @@ func writeJSON(path string, v any) error {
 	})
 }
 
-// writeAtomic writes path through a temporary file in the same directory
-// and renames it into place.
+// writeAtomic writes path atomically with what fill writes.
 func writeAtomic(path string, fill func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("distill: %w", err)
-	}
-	tmp := f.Name()
-	if err := fill(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("distill: writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("distill: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(path, atomicfile.Mode, fill); err != nil {
 		return fmt.Errorf("distill: %w", err)
 	}
 	return nil

@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/fernb/fernb/fernb/internal/atomicfile"
 
 	"github.com/fernb/fernb/fernb"
 )
@@ -76,93 +76,16 @@ func (h *Header) Columns() (Columns, error) {
 	return Columns{Sims: sims, Probs: probs}, nil
 }
 
-// atomicFile writes a file under a temporary name in the target's folder and
-// renames it into place only on Commit, so that a failed or killed run never
-// leaves a truncated manifest that a later stage could mistake for a whole
-// one.
-type atomicFile struct {
-	f    *os.File
-	w    *bufio.Writer
-	path string
-	done bool
-}
-
-func createAtomic(path string) (*atomicFile, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return nil, fmt.Errorf("omni: create %s: %w", path, err)
-	}
-	// CreateTemp makes the file private; a manifest is shared like any
-	// output file.
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("omni: create %s: %w", path, err)
-	}
-	return &atomicFile{f: f, w: bufio.NewWriterSize(f, 1<<16), path: path}, nil
-}
-
-func (a *atomicFile) Write(p []byte) (int, error) { return a.w.Write(p) }
-
-// Commit flushes, syncs and renames the file into place.
-func (a *atomicFile) Commit() error {
-	if a.done {
-		return errors.New("omni: atomic file committed twice")
-	}
-	a.done = true
-	err := a.w.Flush()
-	if err == nil {
-		err = a.f.Sync()
-	}
-	if cerr := a.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(a.f.Name(), a.path)
-	}
-	if err != nil {
-		os.Remove(a.f.Name())
-		return fmt.Errorf("omni: write %s: %w", a.path, err)
-	}
-	syncDir(filepath.Dir(a.path))
-	return nil
-}
-
-// Abort removes the temporary file; it is a no-op after Commit.
-func (a *atomicFile) Abort() {
-	if a.done {
-		return
-	}
-	a.done = true
-	a.f.Close()
-	os.Remove(a.f.Name())
-}
-
-// syncDir makes a rename durable where the OS allows (best effort).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}
-
 // writeAtomicJSON writes v as indented JSON to path atomically.
 func writeAtomicJSON(path string, v any) error {
-	a, err := createAtomic(path)
-	if err != nil {
-		return err
-	}
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		a.Abort()
 		return fmt.Errorf("omni: encode %s: %w", path, err)
 	}
-	a.Write(append(b, '\n'))
-	return a.Commit()
+	if err := atomicfile.WriteFile(path, append(b, '\n'), atomicfile.Mode); err != nil {
+		return fmt.Errorf("omni: %w", err)
+	}
+	return nil
 }
 
 // writeLine appends v as one JSON line.
@@ -198,9 +121,9 @@ func WriteManifest(path string, h Header, entries []Entry) error {
 // writeManifestStream writes header h and the entries next returns until
 // io.EOF, atomically.
 func writeManifestStream(path string, h Header, next func() (Entry, error)) error {
-	a, err := createAtomic(path)
+	a, err := atomicfile.Create(path, atomicfile.Mode)
 	if err != nil {
-		return err
+		return fmt.Errorf("omni: %w", err)
 	}
 	defer a.Abort()
 	if err := writeLine(a, h); err != nil {
@@ -219,7 +142,10 @@ func writeManifestStream(path string, h Header, next func() (Entry, error)) erro
 			return fmt.Errorf("omni: write %s row %d: %w", path, e.Index, err)
 		}
 	}
-	return a.Commit()
+	if err := a.Commit(); err != nil {
+		return fmt.Errorf("omni: %w", err)
+	}
+	return nil
 }
 
 // lineReader reads a JSON-lines file with a header, keeping line numbers for

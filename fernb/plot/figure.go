@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"image/color"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/fernb/fernb/fernb/internal/atomicfile"
 
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -130,7 +131,10 @@ func (f *Figure) SaveSize(path string, width, height vg.Length) error {
 	if err := f.Encode(&buf, ext, width, height); err != nil {
 		return fmt.Errorf("plot: saving %q: %w", path, err)
 	}
-	return writeFileAtomic(path, buf.Bytes())
+	if err := atomicfile.WriteFile(path, buf.Bytes(), atomicfile.Mode); err != nil {
+		return fmt.Errorf("plot: saving %q: %w", path, err)
+	}
+	return nil
 }
 
 // PNG renders the figure as a PNG of exactly w x h pixels (zero for both
@@ -170,36 +174,6 @@ func (f *Figure) pixelSize(w, h int) (vg.Length, vg.Length) {
 		return ww, ww * f.Height / f.Width
 	}
 	return vg.Length(w) * px, vg.Length(h) * px
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("plot: saving %q: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("plot: saving %q: %w", path, err)
-	}
-	name := tmp.Name()
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(name)
-		return fmt.Errorf("plot: saving %q: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("plot: saving %q: %w", path, err)
-	}
-	if err := os.Chmod(name, 0o644); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("plot: saving %q: %w", path, err)
-	}
-	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
-		return fmt.Errorf("plot: saving %q: %w", path, err)
-	}
-	return nil
 }
 
 // palette is colour-blind safe (Okabe-Ito, plus two) and ordered like

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/fernb/fernb/fernb/internal/atomicfile"
+
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/models"
 	"github.com/fernb/fernb/fernb/nn"
@@ -95,19 +97,8 @@ func writeMeta(dir string, m *Meta) error {
 	if err != nil {
 		return fmt.Errorf("train: encoding %s: %w", MetaFile, err)
 	}
-	f, err := os.CreateTemp(dir, MetaFile+".tmp*")
-	if err != nil {
-		return fmt.Errorf("train: writing %s: %w", MetaFile, err)
-	}
-	_, werr := f.Write(append(data, '\n'))
-	cerr := f.Close()
-	if werr != nil || cerr != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("train: writing %s: %w", MetaFile, errors.Join(werr, cerr))
-	}
-	if err := os.Rename(f.Name(), filepath.Join(dir, MetaFile)); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("train: writing %s: %w", MetaFile, err)
+	if err := atomicfile.WriteFile(filepath.Join(dir, MetaFile), append(data, '\n'), atomicfile.Mode); err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 	return nil
 }
