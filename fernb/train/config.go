@@ -83,11 +83,19 @@ type Config struct {
 	// Result.Skipped.
 	Labels []fernb.Label `json:"-"`
 
-	// CheckpointDir, when set, receives a checkpoint every epoch (and on
-	// cancellation); a Fit started on a directory holding one resumes from
-	// it. Keep is how many GoMLX checkpoints to keep (default 2).
+	// CheckpointDir, when set, receives a checkpoint every epoch, every
+	// CheckpointEvery inside an epoch, and on cancellation; a Fit started
+	// on a directory holding one resumes from it. Keep is how many GoMLX
+	// checkpoints to keep (default 2: the latest, and the one a resume
+	// falls back to when the latest was cut short by a kill).
 	CheckpointDir string `json:"-"`
 	Keep          int    `json:"-"`
+	// CheckpointEvery bounds the work a killed run loses: inside an epoch
+	// a checkpoint (with the batch position, so the resumed run is the
+	// uninterrupted one) is saved once this much time passed since the
+	// last one. Zero means DefaultCheckpointEvery; negative, only at
+	// epoch ends and on cancellation.
+	CheckpointEvery time.Duration `json:"-"`
 
 	// Normalization describes what the pixels of the training set went
 	// through; it is recorded in the checkpoint so that evaluation data can
@@ -111,6 +119,11 @@ type Config struct {
 	// (default 2 x BatchSize).
 	EvalBatchSize int `json:"-"`
 }
+
+// DefaultCheckpointEvery is Config.CheckpointEvery's default: short next
+// to an epoch of the larger models on a CPU, long next to the time one
+// checkpoint takes to write.
+const DefaultCheckpointEvery = 5 * time.Minute
 
 // DefaultConfig returns the paper's recipe: 25 epochs of batch 64, SGD with
 // momentum 0.9 from lr 0.001, x0.1 every 10 epochs, random horizontal flips.
@@ -141,6 +154,9 @@ func (c Config) withDefaults(numClasses int) Config {
 	}
 	if c.Keep == 0 {
 		c.Keep = 2
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = DefaultCheckpointEvery
 	}
 	if c.EvalBatchSize == 0 {
 		c.EvalBatchSize = 2 * c.BatchSize

@@ -32,10 +32,19 @@
 // in the process, so a run killed after step s of epoch e and restarted from
 // its checkpoint sees exactly the batches the uninterrupted run would have.
 //
-// Fit saves a GoMLX checkpoint at the end of every epoch and when its context
-// is cancelled. The resume state (epoch, step, the running sums of the
-// unfinished epoch and the history) is stored in the checkpoint's own
-// parameters, so it can never disagree with the weights it was saved with.
+// Fit saves a GoMLX checkpoint at the end of every epoch, inside an epoch
+// once Config.CheckpointEvery has passed since the last one (so a killed
+// run loses minutes, not an epoch), and when its context is cancelled. The
+// resume state (epoch, step, the running sums of the unfinished epoch and
+// the history) is stored in the checkpoint's own parameters, so it can
+// never disagree with the weights it was saved with, and a run resumed from
+// any of them ends with the same bytes as one never interrupted.
+//
+// GoMLX writes checkpoint files in place, so a kill during a save can leave
+// the latest one cut short. Fit syncs each checkpoint it saves, and on
+// resuming reads the latest one through (gzip's CRC and length); a damaged
+// one is renamed aside with the suffix .damaged and the previous one, kept
+// for this (Config.Keep), is used instead, with a message.
 //
 // Between epochs a run may continue with another batch composition (an
 // auxiliary mix added or dropped, hence another number of steps per epoch):

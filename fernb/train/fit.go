@@ -134,7 +134,11 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 				return nil, fmt.Errorf("train: %s holds another run: %w", cfg.CheckpointDir, err)
 			}
 		}
-		ckpt, err = checkpoint.Build(store).Dir(cfg.CheckpointDir).Keep(cfg.Keep).Done()
+		var notes []string
+		ckpt, notes, err = openCheckpoint(store, cfg.CheckpointDir, cfg.Keep)
+		for _, n := range notes {
+			progress(Progress{Stage: "resume", Message: n})
+		}
 		if err != nil {
 			return nil, fmt.Errorf("train: checkpoint %s: %w", cfg.CheckpointDir, err)
 		}
@@ -168,6 +172,7 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 
 	m := tr.Model
 	m.Meta = *meta
+	lastSave := time.Now()
 	save := func(stage string) error {
 		if ckpt == nil {
 			return nil
@@ -180,6 +185,10 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 		if err := ckpt.Save(); err != nil {
 			return fmt.Errorf("train: saving checkpoint: %w", err)
 		}
+		if err := syncLatest(cfg.CheckpointDir); err != nil {
+			return fmt.Errorf("train: syncing checkpoint: %w", err)
+		}
+		lastSave = time.Now()
 		meta.History, meta.EpochsDone = st.History, len(st.History)
 		meta.Complete = len(st.History) >= cfg.Epochs
 		m.Meta = *meta
@@ -216,6 +225,11 @@ func Fit(ctx context.Context, backend compute.Backend, net *models.Net, trainSet
 					return nil, errors.Join(fmt.Errorf("train: cancelled at epoch %d step %d: %w", st.Epoch+1, st.Step, err), serr)
 				}
 				return nil, fmt.Errorf("train: cancelled at epoch %d step %d (checkpoint saved): %w", st.Epoch+1, st.Step, err)
+			}
+			if st.Step > 0 && cfg.CheckpointEvery > 0 && time.Since(lastSave) >= cfg.CheckpointEvery {
+				if err := save("periodic"); err != nil {
+					return nil, err
+				}
 			}
 			t0 := time.Now()
 			buf := pf.next()

@@ -154,6 +154,11 @@ func LoadModel(backend compute.Backend, dir string) (*Model, error) {
 	}
 	store := model.NewStore()
 	if _, err := checkpoint.Build(store).Dir(dir).Immediate().Done(); err != nil {
+		if list, lerr := listCheckpoints(dir); lerr == nil && len(list) > 0 {
+			if cerr := checkIntact(dir, list[len(list)-1]); cerr != nil {
+				return nil, fmt.Errorf("train: %s: the latest checkpoint is damaged (%v); resuming its training run sets it aside and continues from the previous one", dir, cerr)
+			}
+		}
 		return nil, fmt.Errorf("train: loading checkpoint %s: %w", dir, err)
 	}
 	m := &Model{Net: net, Meta: *meta, Labels: labels, Store: store, backend: backend}

@@ -20,7 +20,7 @@ import (
 
 func init() {
 	extraCommands = append(extraCommands, command{"train",
-		"train a model on a data set (paper recipe by default), checkpointing every epoch; re-run to resume",
+		"train a model on a data set (paper recipe by default), checkpointing every epoch and every few minutes; re-run to resume",
 		runTrain})
 }
 
@@ -88,6 +88,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dasExtra := fs.Bool("das-extra", false, "with --aux das:...: add the distilled images to the training set once instead of to every batch")
 	dasAug := fs.Bool("das-augment", true, "with --aux das:DIR of a DAS distilled with --dsa: apply DSA's transformations to its images in training (false: as they are)")
 	initDir := fs.String("init", "", "checkpoint directory whose weights start this run (fine-tuning; branching variants off one primitive learner); model, input, width, classes and normalisation then come from it")
+	ckptEvery := fs.Duration("checkpoint-every", train.DefaultCheckpointEvery, "inside an epoch, save a checkpoint (with the batch position) this often, so a killed run loses at most this much work (negative: only at epoch ends)")
 	quiet := fs.Bool("quiet", false, "no per-step progress on stderr")
 	align := addAlignFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -200,7 +201,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		DecayEvery: *decayEvery, DecayFactor: *decayFactor, NoFlip: *noFlip, Seed: *seed, Labels: labels,
 		Crop: *crop, Rotate: *rotate, Scale: *scale, Erase: *erase, LabelSmoothing: *smoothing,
 		Schedule: train.Schedule(*schedule), WarmupEpochs: *warmup, MinLR: *minLR, Balance: train.Balance(*balance),
-		CheckpointDir: *out, Normalization: train.NormalizationOf(pre), Init: *initDir}
+		CheckpointDir: *out, CheckpointEvery: *ckptEvery, Normalization: train.NormalizationOf(pre), Init: *initDir}
 	backend, err := fernb.NewBackend()
 	if err != nil {
 		return err
