@@ -60,7 +60,7 @@ func EvaluateUnrolled(backend compute.Backend, d *DAS, test *dataset.Tensors, ru
 	for i, lr := range d.LRs {
 		raw[i] = logOf(lr)
 	}
-	const batch = 64
+	batch := train.DefaultInferBatch
 	size := test.ImageSize()
 	ev := &Evaluation{Runs: runs, N: len(idx)}
 	for r := range runs {

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/fernb/fernb/fernb/internal/mdtable"
+
 	"github.com/fernb/fernb/fernb/internal/atomicfile"
 
 	"github.com/fernb/fernb/fernb"
@@ -509,45 +511,14 @@ func FormatMeanStd(s Summary) string {
 	return fmt.Sprintf("%.1f ± %.1f (n=%d)", s.Mean, s.Std, s.Runs)
 }
 
-// Markdown formats header and rows as a GitHub Markdown table.
+// Markdown formats header and rows as a GitHub Markdown table, the first
+// column (names) left-aligned and the others (numbers) right-aligned.
 func Markdown(header []string, rows [][]string) string {
-	w := make([]int, len(header))
-	for i, h := range header {
-		w[i] = len([]rune(h))
+	right := make([]bool, len(header))
+	for i := 1; i < len(right); i++ {
+		right[i] = true
 	}
-	for _, r := range rows {
-		for i := range header {
-			if i < len(r) && len([]rune(r[i])) > w[i] {
-				w[i] = len([]rune(r[i]))
-			}
-		}
-	}
-	var b strings.Builder
-	line := func(cells []string) {
-		b.WriteString("|")
-		for i := range header {
-			c := ""
-			if i < len(cells) {
-				c = strings.ReplaceAll(cells[i], "|", `\|`)
-			}
-			b.WriteString(" " + c + strings.Repeat(" ", max(0, w[i]-len([]rune(c)))) + " |")
-		}
-		b.WriteString("\n")
-	}
-	line(header)
-	b.WriteString("|")
-	for i := range header {
-		if i == 0 {
-			b.WriteString(" " + strings.Repeat("-", w[i]) + " |")
-		} else {
-			b.WriteString(" " + strings.Repeat("-", max(1, w[i]-1)) + ": |")
-		}
-	}
-	b.WriteString("\n")
-	for _, r := range rows {
-		line(r)
-	}
-	return b.String()
+	return mdtable.Format(header, rows, right, false)
 }
 
 // MarkdownTable is the results table of r as Markdown, with the paper's

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/fernb/fernb/fernb/internal/mdtable"
+
 	"github.com/janpfeifer/gonb/gonbui"
 
 	"github.com/fernb/fernb/fernb/plot"
@@ -197,54 +199,21 @@ func checkTable(header []string, rows [][]string) error {
 // columns whose cells all look numeric are right-aligned. "|" in cells is
 // escaped. It is what report.md files and terminals should show.
 func MarkdownTable(header []string, rows [][]string) string {
-	n := len(header)
-	cell := func(r []string, j int) string {
-		if j < len(r) {
-			return strings.ReplaceAll(strings.ReplaceAll(r[j], "|", `\|`), "\n", " ")
-		}
-		return ""
-	}
-	width := make([]int, n)
-	right := make([]bool, n)
-	for j := range n {
-		width[j] = max(3, len([]rune(cell(header, j))))
+	return mdtable.Format(header, rows, numericColumns(header, rows), true)
+}
+
+// numericColumns says which columns hold only numbers (and at least one).
+func numericColumns(header []string, rows [][]string) []bool {
+	right := make([]bool, len(header))
+	for j := range header {
 		right[j] = len(rows) > 0
 		for _, r := range rows {
-			c := cell(r, j)
-			width[j] = max(width[j], len([]rune(c)))
-			if c != "" && !looksNumeric(c) {
+			if j < len(r) && r[j] != "" && !looksNumeric(strings.ReplaceAll(r[j], "\n", " ")) {
 				right[j] = false
 			}
 		}
 	}
-	var b strings.Builder
-	line := func(r []string) {
-		b.WriteString("|")
-		for j := range n {
-			c := cell(r, j)
-			pad := strings.Repeat(" ", width[j]-len([]rune(c)))
-			if right[j] {
-				b.WriteString(" " + pad + c + " |")
-			} else {
-				b.WriteString(" " + c + pad + " |")
-			}
-		}
-		b.WriteString("\n")
-	}
-	line(header)
-	b.WriteString("|")
-	for j := range n {
-		if right[j] {
-			b.WriteString(" " + strings.Repeat("-", width[j]-1) + ": |")
-		} else {
-			b.WriteString(" " + strings.Repeat("-", width[j]) + " |")
-		}
-	}
-	b.WriteString("\n")
-	for _, r := range rows {
-		line(r)
-	}
-	return b.String()
+	return right
 }
 
 // HTMLTable formats a table as an HTML <table> with escaped cells.

@@ -157,7 +157,7 @@ type DatasetPool struct {
 	// Pre is the preprocessing (PreprocessFor the model); its size must be
 	// the embedder's input.
 	Pre dataset.Preprocess
-	// Batch is the decode batch (default 64).
+	// Batch is the decode batch (default train.DefaultInferBatch).
 	Batch int
 	// Truth maps an image's ref and label to its hidden truth ("" none).
 	Truth func(ref string, label fernb.Label) string
@@ -178,7 +178,7 @@ func (p *DatasetPool) Open(ctx context.Context, opt OpenOptions) (PoolIterator, 
 	}
 	batch := p.Batch
 	if batch <= 0 {
-		batch = 64
+		batch = train.DefaultInferBatch
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	it := &datasetIter{p: p, sh: sh, cancel: cancel, ch: make(chan dataset.Batch, 1), done: make(chan struct{}), size: opt.Shape.Size()}

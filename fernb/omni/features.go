@@ -11,6 +11,8 @@ import (
 	"math"
 	"os"
 
+	"github.com/fernb/fernb/fernb/train"
+
 	"github.com/fernb/fernb/fernb"
 )
 
@@ -109,7 +111,7 @@ func Extract(ctx context.Context, e Embedder, x []float32, n, batch int) (feats,
 		return feats, probs, fmt.Errorf("omni: extract: %d input values for %d images of %s, want %d", len(x), n, e.InputShape(), n*size)
 	}
 	if batch <= 0 {
-		batch = 64
+		batch = train.DefaultInferBatch
 	}
 	k := len(e.ProbClasses())
 	feats = NewFeatures(n, e.FeatureDim())

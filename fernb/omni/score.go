@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/fernb/fernb/fernb/train"
 )
 
 // ScoreConfig configures ScorePool.
@@ -22,7 +24,8 @@ type ScoreConfig struct {
 	Model, Anchor string
 	// Shard is the part of the pool this process scores (zero: all of it).
 	Shard Shard
-	// BatchSize is the number of images per Embed call (default 64).
+	// BatchSize is the number of images per Embed call (default
+	// train.DefaultInferBatch).
 	BatchSize int
 	// CheckpointEvery is the number of batches between checkpoints
 	// (default 16): a killed run redoes at most that many batches.
@@ -195,7 +198,7 @@ func ScorePool(ctx context.Context, pool Pool, emb Embedder, scoresPath string, 
 		return nil, err
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 64
+		cfg.BatchSize = train.DefaultInferBatch
 	}
 	if cfg.CheckpointEvery <= 0 {
 		cfg.CheckpointEvery = 16

@@ -17,9 +17,13 @@ import (
 	"github.com/gomlx/gomlx/support/exceptions"
 )
 
-// DefaultInferBatch is the batch Predict, Features and Evaluate use when
-// given 0.
-const DefaultInferBatch = 128
+// DefaultInferBatch is fernb's one default inference batch: Predict,
+// Features and Evaluate given 0, pool scoring and selection (package
+// omni), distillation's checks. It is the paper's training batch, so it
+// fits in memory wherever training fit (inference keeps no activations for
+// a backward pass); pool scoring records it in its resume key, so changing
+// it would stop interrupted selections from resuming.
+const DefaultInferBatch = 64
 
 // Predictions are a model's outputs for a set of images.
 type Predictions struct {

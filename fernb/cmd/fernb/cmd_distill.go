@@ -7,12 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fernb/fernb/fernb/experiment"
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
@@ -212,7 +213,7 @@ func runDistillRun(ctx context.Context, args []string, stdout, stderr io.Writer)
 	for _, h := range res.History[res.StartIteration:] {
 		secs = append(secs, h.Seconds)
 	}
-	mean, sd := distillMeanStd(secs)
+	mean, sd := experiment.MeanStd(secs)
 	fmt.Fprintf(stdout, "done: %d images (%d per class, classes %s) in %s\n", res.DAS.N, res.DAS.IPC, strings.Join(res.DAS.Classes, ","), *out)
 	if len(secs) > 0 {
 		fmt.Fprintf(stdout, "time per outer iteration: %.3f s ± %.3f over %d iterations\n", mean, sd, len(secs))
@@ -377,7 +378,7 @@ func runDistillCompare(ctx context.Context, args []string, stdout, stderr io.Wri
 			merged.Seconds = append(merged.Seconds, r.Seconds...)
 			accs = append(accs, r.Final)
 		}
-		am, asd := distillMeanStd(accs)
+		am, asd := experiment.MeanStd(accs)
 		fmt.Fprintf(stdout, "%-8s  %.2f ± %.2f                              %.4f ± %.4f\n", s.Name, merged.MeanSeconds(), merged.StdSeconds(), am, asd)
 		bars = append(bars, merged)
 	}
@@ -401,23 +402,6 @@ func runDistillCompare(ctx context.Context, args []string, stdout, stderr io.Wri
 		}
 	}
 	return nil
-}
-
-func distillMeanStd(x []float64) (mean, sd float64) {
-	if len(x) == 0 {
-		return math.NaN(), 0
-	}
-	for _, v := range x {
-		mean += v
-	}
-	mean /= float64(len(x))
-	if len(x) < 2 {
-		return mean, 0
-	}
-	for _, v := range x {
-		sd += (v - mean) * (v - mean)
-	}
-	return mean, math.Sqrt(sd / float64(len(x)-1))
 }
 
 func distillFloats(x []float64) string {

@@ -82,7 +82,7 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	out := fs.String("out", "", "manifest to write (JSON lines)")
 	shardFlag := fs.String("shard", "", "score only shard i of n of the pool (e.g. 2/4), or \"auto\": the shard of this Slurm array task or Kubernetes Indexed Job pod; merge the shards with: fernb select merge")
 	shards := fs.Int("shards", 0, "with --shard auto: the number of shards (default $"+omni.ShardsEnv+"; required on Kubernetes, where it equals the Job's completions)")
-	batch := fs.Int("batch", 64, "images per inference batch")
+	batch := fs.Int("batch", train.DefaultInferBatch, "images per inference batch")
 	every := fs.Int("checkpoint-every", 16, "batches between progress checkpoints")
 	truth := fs.String("truth-from-path", "", "hidden truth for reports from image paths: substring=label,... (SMILEsmileD: positives=happy,negatives=non-smile)")
 	fresh := fs.Bool("fresh", false, "discard an interrupted run's progress and start over")
