@@ -105,6 +105,21 @@ func Select(items []Item, idx []int) []Item {
 	return out
 }
 
+// FirstPerClass returns the first n labelled items of each class, in
+// items' order: a per-class sample that is the same on every run (class
+// means settle long before a large set is exhausted).
+func FirstPerClass(items []Item, n int) []Item {
+	seen := map[fernb.Label]int{}
+	var out []Item
+	for _, it := range items {
+		if it.Label.Valid() && seen[it.Label] < n {
+			seen[it.Label]++
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
 // Classes returns the labels present in items, sorted.
 func Classes(items []Item) []fernb.Label {
 	seen := map[fernb.Label]bool{}

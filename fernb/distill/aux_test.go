@@ -46,7 +46,7 @@ func TestLoadVASAndAux(t *testing.T) {
 	if err := omni.WriteManifest(manifest, h, entries); err != nil {
 		t.Fatal(err)
 	}
-	vas, missing, err := LoadVAS(ctx, manifest, VASOptions{Preprocess: pre})
+	vas, missing, err := omni.LoadVAS(ctx, manifest, omni.VASOptions{Preprocess: pre})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,11 +58,11 @@ func TestLoadVASAndAux(t *testing.T) {
 			t.Errorf("VAS image %d: label %v ref %q, want pool image %d (%v, %q) with its pixels", j, vas.Labels[j], vas.Refs[j], i, pick[i], all.Refs[i])
 		}
 	}
-	capped, _, err := LoadVAS(ctx, manifest, VASOptions{Preprocess: pre, PerClass: 1})
+	capped, _, err := omni.LoadVAS(ctx, manifest, omni.VASOptions{Preprocess: pre, PerClass: 1})
 	if err != nil || capped.N != 2 {
 		t.Fatalf("PerClass=1: %d images (%v), want 2", capped.N, err)
 	}
-	if _, _, err := LoadVAS(ctx, manifest, VASOptions{Preprocess: pre, PoolPath: "n=12,size=16,seed=2"}); err == nil {
+	if _, _, err := omni.LoadVAS(ctx, manifest, omni.VASOptions{Preprocess: pre, PoolPath: "n=12,size=16,seed=2"}); err == nil {
 		t.Errorf("LoadVAS found the manifest's images in another pool")
 	}
 
@@ -71,19 +71,19 @@ func TestLoadVASAndAux(t *testing.T) {
 	if err := omni.WriteManifest(manifest2, h, entries[1:2]); err != nil {
 		t.Fatal(err)
 	}
-	both, _, err := LoadVASList(ctx, manifest+","+manifest2, VASOptions{Preprocess: pre})
+	both, _, err := omni.LoadVASList(ctx, manifest+","+manifest2, omni.VASOptions{Preprocess: pre})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if both.N != 4 || both.Refs[3] != all.Refs[5] || both.Labels[3] != fernb.Angry {
 		t.Errorf("LoadVASList: %d images, last %q %v; want 4, the second manifest's image last", both.N, both.Refs[both.N-1], both.Labels[both.N-1])
 	}
-	if _, _, err := LoadVASList(ctx, manifest+","+manifest2, VASOptions{Preprocess: pre, PoolPath: spec}); err == nil {
+	if _, _, err := omni.LoadVASList(ctx, manifest+","+manifest2, omni.VASOptions{Preprocess: pre, PoolPath: spec}); err == nil {
 		t.Errorf("LoadVASList took a pool override for two manifests")
 	}
 
 	anchor := bands(20, 12, 3, 9)
-	tr, aux, err := Aux(ctx, "vas:"+manifest+","+manifest2, anchor, 16, AuxOptions{Ratio: 0.25, VAS: VASOptions{Preprocess: pre}})
+	tr, aux, err := Aux(ctx, "vas:"+manifest+","+manifest2, anchor, 16, AuxOptions{Ratio: 0.25, VAS: omni.VASOptions{Preprocess: pre}})
 	if err != nil {
 		t.Fatal(err)
 	}

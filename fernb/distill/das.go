@@ -406,7 +406,7 @@ func loadCheckpoint(cfg Config, synLen int) (*state, bool, error) {
 	ka, _ := json.Marshal(a)
 	kb, _ := json.Marshal(b2)
 	if string(ka) != string(kb) {
-		return nil, false, fmt.Errorf("distill: %s holds a run with other settings (%s); use another --out or remove it", cfg.OutDir, kb)
+		return nil, false, fmt.Errorf("distill: %s holds a run with other settings (%s); use another output directory or remove it", cfg.OutDir, kb)
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "syn.bin"))
 	if err != nil {

@@ -235,9 +235,6 @@ func TestDistilledImagesTeach(t *testing.T) {
 	}
 	figs := map[string]func() (interface{ Save(string) error }, error){
 		"check.png": func() (interface{ Save(string) error }, error) { return CheckPlot(chk, "") },
-		"cost.svg": func() (interface{ Save(string) error }, error) {
-			return CostBars([]CostRow{{Name: "baseline", Seconds: []float64{2, 2.2}}, {Name: "+DAS", Seconds: []float64{2.1, 2.3}}}, "")
-		},
 	}
 	for name, mk := range figs {
 		f, err := mk()

@@ -29,7 +29,7 @@
 // rates; a DM DAS is used like any small labelled set.
 //
 // Both methods take the same inputs (a labelled dataset.Tensors: a VAS
-// loaded with LoadVAS, or any labelled set) and write the same outputs (a
+// loaded with omni.LoadVAS, or any labelled set) and write the same outputs (a
 // DAS directory), through Run.
 //
 // # Choices
@@ -112,11 +112,9 @@
 // samples, its 7 images would be 7 of thousands seen once per epoch and
 // could not matter, so by default the whole DAS is appended to every batch
 // (train.AuxAppend): every step sees every class's distilled image, at
-// the cost of K extra images per step (Compare measures it);
-// AuxOptions.DASExtra (CLI --das-extra) adds them as extra samples
-// instead. Compare trains baseline,
-// +VAS and +DAS with one recipe and records their per-epoch wall time and
-// accuracy; CostBars draws Fig. 5. SnapshotCheck is the paper's Fig. 7: a
+// the cost of K extra images per step (experiment.Compare measures it,
+// with experiment.CostBars drawing Fig. 5); AuxOptions.DASExtra adds them
+// as extra samples instead. SnapshotCheck is the paper's Fig. 7: a
 // small CNN trained on the run's snapshots, split 5:1, and its test
 // accuracy per epoch (CheckPlot).
 //

@@ -57,26 +57,6 @@ func LossCurve(h []IterStats, title string) (*plot.Figure, error) {
 	return plot.Lines(p)
 }
 
-// CostBars draws the paper's Fig. 5: training seconds per epoch for each
-// setting (baseline, +VAS, +DAS), the error bars being the spread over
-// epochs.
-func CostBars(rows []CostRow, title string) (*plot.Figure, error) {
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("distill: no cost rows")
-	}
-	if title == "" {
-		title = "Training cost per epoch"
-	}
-	s := plot.BarsSpec{Title: title, YLabel: "seconds per epoch", ValueLabels: true, Format: "%.1f"}
-	vals, errs := make([]float64, len(rows)), make([]float64, len(rows))
-	for i, r := range rows {
-		s.Categories = append(s.Categories, r.Name)
-		vals[i], errs[i] = r.MeanSeconds(), r.StdSeconds()
-	}
-	s.Series = []plot.BarSeries{{Name: "wall time", Values: vals, Errors: errs}}
-	return plot.Bars(s)
-}
-
 // runningMean is the mean of the last w finite values at each point.
 func runningMean(y []float64, w int) []float64 {
 	out := make([]float64, len(y))

@@ -251,13 +251,13 @@ func (p *Pipeline) DistillLossFigure() (*plot.Figure, error) {
 // CostFigure draws the training seconds per epoch of every variant (the
 // paper's Fig. 5; first seed).
 func (p *Pipeline) CostFigure() (*plot.Figure, error) {
-	var rows []distill.CostRow
+	var rows []CostRow
 	for _, v := range p.Cfg.Variants {
 		h := p.Histories[string(v)]
 		if len(h) == 0 {
 			continue
 		}
-		row := distill.CostRow{Name: string(v), History: h}
+		row := CostRow{Name: string(v), History: h}
 		for _, e := range h {
 			row.Seconds = append(row.Seconds, e.Seconds)
 			row.Images = e.Images
@@ -267,7 +267,7 @@ func (p *Pipeline) CostFigure() (*plot.Figure, error) {
 	if len(rows) == 0 {
 		return nil, errors.New("experiment: no variant trained yet")
 	}
-	return distill.CostBars(rows, "training cost per epoch")
+	return CostBars(rows, "training cost per epoch")
 }
 
 // AccuracyFigure draws mean accuracy ± std per test set and variant.

@@ -330,14 +330,12 @@ func (p *Pipeline) Select(ctx context.Context) error {
 			}
 		}
 		total := p.poolCount
-		_, err = omni.ScorePool(ctx, dp, emb, p.ScoresPath, omni.ScoreConfig{Centroids: cent, Model: p.PrimitiveDir, Anchor: s.Anchor.String(),
-			Progress: func(sp omni.ScoreProgress) {
-				p.progress(Event{Stage: "selection: scoring the pool", Step: int(sp.Consumed), Steps: total})
-			}})
+		_, err = omni.Run(ctx, dp, emb, omni.RunConfig{Out: p.Manifest, Scores: p.ScoresPath, Selection: p.Cfg.Selection,
+			ScoreConfig: omni.ScoreConfig{Centroids: cent, Model: p.PrimitiveDir, Anchor: s.Anchor.String(),
+				Progress: func(sp omni.ScoreProgress) {
+					p.progress(Event{Stage: "selection: scoring the pool", Step: int(sp.Consumed), Steps: total})
+				}}})
 		if err != nil {
-			return fmt.Errorf("experiment: scoring the pool: %w", err)
-		}
-		if _, err := omni.SelectScores(p.ScoresPath, p.Manifest, p.Cfg.Selection); err != nil {
 			return fmt.Errorf("experiment: selection: %w", err)
 		}
 	}
@@ -350,7 +348,7 @@ func (p *Pipeline) Select(ctx context.Context) error {
 	}
 	p.VASHeader, p.VASItems = h, entries
 	p.progress(Event{Stage: "selection: loading the VAS images"})
-	vas, missing, err := distill.LoadVAS(ctx, p.Manifest, distill.VASOptions{Preprocess: p.Cfg.Preprocess})
+	vas, missing, err := omni.LoadVAS(ctx, p.Manifest, omni.VASOptions{Preprocess: p.Cfg.Preprocess})
 	if err != nil {
 		return fmt.Errorf("experiment: loading the VAS: %w", err)
 	}

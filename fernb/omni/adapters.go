@@ -119,15 +119,7 @@ func AnchorCentroids(ctx context.Context, e Embedder, d *dataset.Dataset, split 
 		return nil, err
 	}
 	if perClass > 0 {
-		seen := map[fernb.Label]int{}
-		var kept []dataset.Item
-		for _, it := range items {
-			if it.Label.Valid() && seen[it.Label] < perClass {
-				seen[it.Label]++
-				kept = append(kept, it)
-			}
-		}
-		items = kept
+		items = dataset.FirstPerClass(items, perClass)
 	}
 	t, err := d.Load(ctx, items, pre)
 	if err != nil {

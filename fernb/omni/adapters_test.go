@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fernb/fernb/fernb"
@@ -270,5 +271,36 @@ func TestModelEmbedder(t *testing.T) {
 	pre, err := PreprocessFor(res.Model)
 	if err != nil || pre.Height != 16 || pre.Channels != 1 {
 		t.Errorf("PreprocessFor: %+v %v", pre, err)
+	}
+}
+
+// SelectionFigures draws the margins and the grid of a folder pool's
+// selection, and says why the scatter (no model) and, without the pool,
+// the grid are missing.
+func TestSelectionFigures(t *testing.T) {
+	dir := writePoolDir(t, 60)
+	cfg := RunConfig{ScoreConfig: ScoreConfig{Centroids: pixelCentroids(t), Model: "pixels", BatchSize: 8},
+		Selection: Selection{Rule: Rule{Kind: Cosine, Margin: 0.05}}, Out: filepath.Join(t.TempDir(), "vas.jsonl")}
+	if _, err := Run(context.Background(), openDatasetPool(t, dir), pixelEmbedder(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	figs, err := SelectionFigures(context.Background(), FigureSources{Manifest: cfg.Out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if figs.Margins == nil || figs.Grid != nil || figs.Scatter != nil || len(figs.Skipped) != 1 || !strings.Contains(figs.Skipped[0], "no pool") {
+		t.Errorf("without a pool: margins %v grid %v scatter %v, skipped %q", figs.Margins != nil, figs.Grid != nil, figs.Scatter != nil, figs.Skipped)
+	}
+	pool, err := dataset.Open("pool", dir, dataset.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	figs, err = SelectionFigures(context.Background(), FigureSources{Manifest: cfg.Out, Pool: pool, PerClass: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if figs.Margins == nil || figs.Grid == nil || figs.Scatter != nil || len(figs.Skipped) != 1 || !strings.Contains(figs.Skipped[0], "scatter") {
+		t.Errorf("with the pool: margins %v grid %v scatter %v, skipped %q", figs.Margins != nil, figs.Grid != nil, figs.Scatter != nil, figs.Skipped)
 	}
 }

@@ -318,6 +318,10 @@ type RunConfig struct {
 	// Out is the manifest of the whole pool; a shard writes
 	// ShardPath(Out, Shard) and `Merge` joins the shards into Out.
 	Out string
+	// Scores is the scores file (default: ScoresPath of the manifest). The
+	// scores depend on the model and pool only, so runs of several rules
+	// over one pool can share one file and embed the pool once.
+	Scores string
 }
 
 // Run scores cfg.Shard of the pool (resuming an interrupted run) and writes
@@ -330,7 +334,10 @@ func Run(ctx context.Context, pool Pool, emb Embedder, cfg RunConfig) (*Header, 
 		cfg.Shard = Shard{I: 1, N: 1}
 	}
 	manifest := ShardPath(cfg.Out, cfg.Shard)
-	scores := ScoresPath(manifest)
+	scores := cfg.Scores
+	if scores == "" {
+		scores = ScoresPath(manifest)
+	}
 	if _, err := ScorePool(ctx, pool, emb, scores, cfg.ScoreConfig); err != nil {
 		return nil, err
 	}

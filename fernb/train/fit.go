@@ -70,7 +70,7 @@ func (st *resumeState) rebatch(steps int) error {
 	case st.Steps: // the epoch's training is done, its validation is not
 		st.Step = steps
 	default:
-		return fmt.Errorf("stopped at step %d of %d of epoch %d, and this run has %d steps per epoch (another batch size or --aux mix): finish that epoch with the settings it started with, or use a fresh directory",
+		return fmt.Errorf("stopped at step %d of %d of epoch %d, and this run has %d steps per epoch (another batch size or auxiliary mix): finish that epoch with the settings it started with, or use a fresh directory",
 			st.Step, st.Steps, st.Epoch+1, steps)
 	}
 	st.Steps = steps

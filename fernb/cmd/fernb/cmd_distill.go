@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fernb/fernb/fernb/omni"
+
 	"github.com/fernb/fernb/fernb/experiment"
 
 	"github.com/fernb/fernb/fernb"
@@ -95,7 +97,7 @@ func (d distillData) load(ctx context.Context, stderr io.Writer) (*dataset.Tenso
 		if *d.format != "" {
 			return nil, "", errors.New("give either --manifest or --format/--path, not both")
 		}
-		t, missing, err := distill.LoadVASList(ctx, *d.manifest, distill.VASOptions{PoolFormat: *d.poolFormat, PoolPath: *d.poolPath,
+		t, missing, err := omni.LoadVASList(ctx, *d.manifest, omni.VASOptions{PoolFormat: *d.poolFormat, PoolPath: *d.poolPath,
 			Preprocess: pre, PerClass: *d.perClass})
 		if err != nil {
 			return nil, "", err
@@ -286,10 +288,11 @@ func runDistillCompare(ctx context.Context, args []string, stdout, stderr io.Wri
 	ratio := fs.Float64("vas-ratio", 0.25, "fraction of each batch drawn from the VAS")
 	dasExtra := fs.Bool("das-extra", false, "add the DAS to the training set once instead of to every batch")
 	dasAug := fs.Bool("das-augment", true, "with a DAS distilled with --dsa: apply DSA's transformations to its images in training")
-	size := fs.Int("size", 48, "image size")
-	channels := fs.Int("channels", 1, "channels")
+	dpre := dataset.DefaultPreprocess()
+	size := fs.Int("size", dpre.Height, "image size")
+	channels := fs.Int("channels", dpre.Channels, "channels")
 	epochs := fs.Int("epochs", 5, "epochs per arm")
-	batch := fs.Int("batch", 64, "batch size")
+	batch := fs.Int("batch", train.DefaultConfig().BatchSize, "batch size")
 	lr := fs.Float64("lr", 0.01, "SGD learning rate")
 	modelName := fs.String("model", models.DefaultName, "model")
 	width := fs.Float64("width", 1, "width multiplier")
@@ -328,20 +331,20 @@ func runDistillCompare(ctx context.Context, args []string, stdout, stderr io.Wri
 			return fmt.Errorf("distill compare: validation: %w", err)
 		}
 	}
-	settings := []distill.Setting{{Name: "baseline", Train: anchor}}
+	settings := []experiment.Setting{{Name: "baseline", Train: anchor}}
 	if *vas != "" {
-		tr, aux, err := distill.Aux(ctx, "vas:"+*vas, anchor, *batch, distill.AuxOptions{Ratio: *ratio, VAS: distill.VASOptions{Preprocess: pre}})
+		tr, aux, err := distill.Aux(ctx, "vas:"+*vas, anchor, *batch, distill.AuxOptions{Ratio: *ratio, VAS: omni.VASOptions{Preprocess: pre}})
 		if err != nil {
 			return fmt.Errorf("distill compare: %w", err)
 		}
-		settings = append(settings, distill.Setting{Name: "+VAS", Train: tr, Aux: aux})
+		settings = append(settings, experiment.Setting{Name: "+VAS", Train: tr, Aux: aux})
 	}
 	if *das != "" {
 		tr, aux, err := distill.Aux(ctx, "das:"+*das, anchor, *batch, distill.AuxOptions{DASExtra: *dasExtra, NoAugment: !*dasAug})
 		if err != nil {
 			return fmt.Errorf("distill compare: %w", err)
 		}
-		settings = append(settings, distill.Setting{Name: "+DAS", Train: tr, Aux: aux})
+		settings = append(settings, experiment.Setting{Name: "+DAS", Train: tr, Aux: aux})
 	}
 	backend, err := fernb.NewBackend()
 	if err != nil {
@@ -357,33 +360,23 @@ func runDistillCompare(ctx context.Context, args []string, stdout, stderr io.Wri
 		seedList = append(seedList, v)
 	}
 	mc := models.Config{Name: *modelName, Height: *size, Width: *size, Channels: *channels, WidthMult: *width}
-	all := map[string][]distill.CostRow{}
-	for _, seed := range seedList {
-		rows, err := distill.Compare(ctx, backend, mc, val, train.Config{Epochs: *epochs, BatchSize: *batch, LR: *lr, Seed: seed}, settings, nil)
-		if err != nil {
-			return fmt.Errorf("distill compare: %w", err)
-		}
-		for _, r := range rows {
-			all[r.Name] = append(all[r.Name], r)
-			fmt.Fprintf(stdout, "seed %d  %-8s  %.2f s/epoch  %d img/epoch  final val acc %.4f\n", seed, r.Name, r.MeanSeconds(), r.Images, r.Final)
-		}
+	cmp, err := experiment.CompareSeeds(ctx, backend, mc, val, train.Config{Epochs: *epochs, BatchSize: *batch, LR: *lr}, settings, seedList,
+		func(seed int64, rows []experiment.CostRow) {
+			for _, r := range rows {
+				fmt.Fprintf(stdout, "seed %d  %-8s  %.2f s/epoch  %d img/epoch  final val acc %.4f\n", seed, r.Name, r.MeanSeconds(), r.Images, r.Final)
+			}
+		})
+	if err != nil {
+		return fmt.Errorf("distill compare: %w", err)
 	}
-	var bars []distill.CostRow
+	var bars []experiment.CostRow
 	fmt.Fprintf(stdout, "\narm       s/epoch (mean ± sd over epochs and seeds)  val acc mean ± sd over %d seeds\n", len(seedList))
-	for _, s := range settings {
-		rows := all[s.Name]
-		merged := distill.CostRow{Name: s.Name}
-		var accs []float64
-		for _, r := range rows {
-			merged.Seconds = append(merged.Seconds, r.Seconds...)
-			accs = append(accs, r.Final)
-		}
-		am, asd := experiment.MeanStd(accs)
-		fmt.Fprintf(stdout, "%-8s  %.2f ± %.2f                              %.4f ± %.4f\n", s.Name, merged.MeanSeconds(), merged.StdSeconds(), am, asd)
-		bars = append(bars, merged)
+	for _, a := range cmp.Arms {
+		fmt.Fprintf(stdout, "%-8s  %.2f ± %.2f                              %.4f ± %.4f\n", a.Name, a.SecondsMean, a.SecondsStd, a.AccMean, a.AccStd)
+		bars = append(bars, a.Merged)
 	}
 	if *plotPath != "" {
-		f, err := distill.CostBars(bars, "")
+		f, err := experiment.CostBars(bars, "")
 		if err != nil {
 			return err
 		}
@@ -393,7 +386,7 @@ func runDistillCompare(ctx context.Context, args []string, stdout, stderr io.Wri
 		fmt.Fprintf(stdout, "plot: %s\n", *plotPath)
 	}
 	if *jsonPath != "" {
-		b, err := json.MarshalIndent(all, "", "  ")
+		b, err := json.MarshalIndent(cmp.Runs, "", "  ")
 		if err != nil {
 			return err
 		}

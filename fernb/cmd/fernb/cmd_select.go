@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -371,180 +370,62 @@ func runSelectPlot(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fs.Usage()
 		return errors.New("select plot: --manifest is required")
 	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		return err
-	}
-	h, entries, err := omni.ReadManifest(*manifest)
-	if err != nil {
-		return fmt.Errorf("select plot: %w", err)
-	}
-	var written []string
-	save := func(name string, f interface{ Save(string) error }) error {
-		p := filepath.Join(*dir, name+"."+*ext)
-		if err := f.Save(p); err != nil {
-			return fmt.Errorf("select plot: %w", err)
-		}
-		written = append(written, p)
-		return nil
-	}
-	margin := 0.0
-	if h.Selection != nil {
-		margin = h.Selection.Margin
-	}
-	scores := []string{omni.ScoresPath(*manifest)}
-	if !fileExists(scores[0]) { // a merged manifest: its shards' scores
-		ext := filepath.Ext(*manifest)
-		scores, _ = filepath.Glob(strings.TrimSuffix(*manifest, ext) + ".shard-*-of-*.scores" + ext)
-	}
-	if len(scores) > 0 {
-		f, err := omni.MarginHistogramFigure(scores, margin, *positive)
-		if err != nil {
-			return fmt.Errorf("select plot: %w", err)
-		}
-		if err := save("margins", f); err != nil {
-			return err
-		}
-	}
-	if *poolPath == "" && *poolFormat != "synthetic" {
-		fmt.Fprintln(stderr, "no --pool: skipping the image grid and the scatter")
-		return printWritten(stdout, written)
-	}
-	backend, err := fernb.NewBackend()
-	if err != nil {
-		return err
-	}
-	defer backend.Finalize()
-	var model *train.Model
-	pre := dataset.Preprocess{Height: 48, Width: 48, Channels: 1}
-	if *ckpt != "" {
-		if model, err = train.LoadModel(backend, *ckpt); err != nil {
-			return fmt.Errorf("select plot: %w", err)
-		}
-		defer model.Finalize()
-		if pre, err = omni.PreprocessFor(model); err != nil {
-			return fmt.Errorf("select plot: %w", err)
-		}
-	}
+	src := omni.FigureSources{Manifest: *manifest, AnchorSplit: *anchorSplit, AnchorPerClass: *anchorPerClass,
+		PerClass: *perClass, Positive: *positive}
+	var pre dataset.Preprocess
 	if err := align.apply(&pre); err != nil {
 		return err
 	}
-	// The most confident selected images of each class, decoded from the pool.
-	kind := omni.Cosine
-	if h.Selection != nil {
-		kind = h.Selection.Kind
-	}
-	omni.RankByConfidence(entries, kind)
-	keepN := max(*perClass, 10**perClass)
-	var top []omni.Entry
-	count := map[fernb.Label]int{}
-	for _, e := range entries {
-		if count[e.Label] < keepN {
-			count[e.Label]++
-			top = append(top, e)
+	src.Align = pre.Align
+	if *poolPath != "" || *poolFormat == "synthetic" {
+		pds, err := dataset.Open(*poolFormat, *poolPath, dataset.Options{})
+		if err != nil {
+			return fmt.Errorf("select plot: pool: %w", err)
+		}
+		defer pds.Close()
+		src.Pool = pds
+		if *anchorFormat != "" {
+			ads, err := dataset.Open(*anchorFormat, *anchorPath, dataset.Options{})
+			if err != nil {
+				return fmt.Errorf("select plot: anchor: %w", err)
+			}
+			defer ads.Close()
+			src.Anchor = ads
+		}
+		if *ckpt != "" {
+			backend, err := fernb.NewBackend()
+			if err != nil {
+				return err
+			}
+			defer backend.Finalize()
+			if src.Model, err = train.LoadModel(backend, *ckpt); err != nil {
+				return fmt.Errorf("select plot: %w", err)
+			}
+			defer src.Model.Finalize()
 		}
 	}
-	pds, err := dataset.Open(*poolFormat, *poolPath, dataset.Options{})
-	if err != nil {
-		return fmt.Errorf("select plot: pool: %w", err)
-	}
-	defer pds.Close()
-	byRef := map[string]int{}
-	for i, e := range top {
-		byRef[e.Ref] = i
-	}
-	var items []dataset.Item
-	for _, it := range pds.Items {
-		if _, ok := byRef[it.Ref]; ok {
-			items = append(items, it)
-		}
-	}
-	imgs, err := pds.Load(ctx, items, pre)
-	if err != nil {
-		return fmt.Errorf("select plot: load selected images: %w", err)
-	}
-	rowOf := map[string]int{}
-	for i := 0; i < imgs.N; i++ {
-		rowOf[imgs.Refs[i]] = i
-	}
-	pics, err := plot.ImagesFromNHWC(imgs.X, imgs.N, imgs.H, imgs.W, imgs.C, plot.Norm{PerImage: true})
+	figs, err := omni.SelectionFigures(ctx, src)
 	if err != nil {
 		return fmt.Errorf("select plot: %w", err)
 	}
-	if len(rowOf) > 0 {
-		// All entries, so that each row is labelled with its class's full
-		// count; only the most confident perClass of each are drawn, and
-		// those are the ones loaded above.
-		gf, err := omni.SelectedGrid(entries, kind, *perClass, func(e *omni.Entry) (image.Image, error) {
-			r, ok := rowOf[e.Ref]
-			if !ok {
-				return nil, fmt.Errorf("could not be read from the pool (see its load report)")
-			}
-			return pics[r], nil
-		})
-		if err != nil {
+	for _, why := range figs.Skipped {
+		fmt.Fprintln(stderr, "skipped", why)
+	}
+	var written []string
+	for _, f := range []struct {
+		name string
+		fig  *plot.Figure
+	}{{"margins", figs.Margins}, {"grid", figs.Grid}, {"scatter", figs.Scatter}} {
+		if f.fig == nil {
+			continue
+		}
+		p := filepath.Join(*dir, f.name+"."+*ext)
+		if err := f.fig.Save(p); err != nil {
 			return fmt.Errorf("select plot: %w", err)
 		}
-		if err := save("grid", gf); err != nil {
-			return err
-		}
-	}
-	if model == nil || *anchorFormat == "" {
-		fmt.Fprintln(stderr, "no --model/--anchor: skipping the scatter")
-		return printWritten(stdout, written)
-	}
-	emb := omni.NewModelEmbedder(model, 64)
-	ads, err := dataset.Open(*anchorFormat, *anchorPath, dataset.Options{})
-	if err != nil {
-		return fmt.Errorf("select plot: anchor: %w", err)
-	}
-	defer ads.Close()
-	aitems, err := ads.Split(*anchorSplit)
-	if err != nil {
-		return err
-	}
-	seen := map[fernb.Label]int{}
-	var sub []dataset.Item
-	for _, it := range aitems {
-		if it.Label.Valid() && seen[it.Label] < *anchorPerClass {
-			seen[it.Label]++
-			sub = append(sub, it)
-		}
-	}
-	at, err := ads.Load(ctx, sub, pre)
-	if err != nil {
-		return fmt.Errorf("select plot: load anchor: %w", err)
-	}
-	af, _, err := omni.Extract(ctx, emb, at.X, at.N, 64)
-	if err != nil {
-		return err
-	}
-	sf, _, err := omni.Extract(ctx, emb, imgs.X, imgs.N, 64)
-	if err != nil {
-		return err
-	}
-	selLabels := make([]fernb.Label, imgs.N)
-	for i := range selLabels {
-		selLabels[i] = top[byRef[imgs.Refs[i]]].Label
-	}
-	var cent *omni.CentroidSet
-	if c, _, _, err := omni.LoadCentroids(omni.CentroidsPath(*manifest)); err == nil {
-		cent = c
-	} else if cent, err = omni.Centroids(af, at.Labels); err != nil {
-		return err
-	}
-	scf, err := omni.ScatterFigure(af, at.Labels, cent, sf, selLabels, "anchor features, centroids and selected pool images (PCA)")
-	if err != nil {
-		return fmt.Errorf("select plot: %w", err)
-	}
-	if err := save("scatter", scf); err != nil {
-		return err
+		written = append(written, p)
 	}
 	return printWritten(stdout, written)
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 func printWritten(w io.Writer, paths []string) error {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fernb/fernb/fernb/omni"
+
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
 	"github.com/fernb/fernb/fernb/distill"
@@ -183,7 +185,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return errors.New("train: give --aux or --aux-path, not both")
 		}
 		trainSet, aux, err = distill.Aux(ctx, *auxSpec, trainSet, *batch, distill.AuxOptions{
-			Ratio: *auxRatio, DASExtra: *dasExtra, NoAugment: !*dasAug, Weight: *auxWeight, VAS: distill.VASOptions{Preprocess: pre}})
+			Ratio: *auxRatio, DASExtra: *dasExtra, NoAugment: !*dasAug, Weight: *auxWeight, VAS: omni.VASOptions{Preprocess: pre}})
 		if err != nil {
 			return fmt.Errorf("train: --aux %s: %w", *auxSpec, err)
 		}
