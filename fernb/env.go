@@ -10,7 +10,7 @@ import (
 
 // SIMDWarning is printed (by `fernb env`, the benchmarks and the notebooks)
 // when the running binary was built without GOEXPERIMENT=simd: the pure-Go
-// backend's matrix multiply then runs scalar, about 10x slower.
+// backend's matrix multiply then runs scalar, many times slower.
 const SIMDWarning = "this binary was built without GOEXPERIMENT=simd: the pure-Go backend's matrix multiply runs ~10x slower; rebuild with GOEXPERIMENT=simd"
 
 // Env describes the running process: what `fernb env` prints and what every

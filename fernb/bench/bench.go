@@ -67,7 +67,7 @@ type Options struct {
 	Steps   int // timed steps for training and for inference; default 20
 	Warmup  int // untimed steps first (compilation, caches); default 3
 	Threads int // reported thread count; 0 = GOMAXPROCS
-	// SkipDot skips the measured-matmul peak (saves ~1 s).
+	// SkipDot skips the measured-matmul peak (saves its timing run).
 	SkipDot bool
 	// NoProfile skips the CPU profiles of the timed phases (and so the
 	// Breakdowns); the profiler's 100 Hz signals cost about 1% of the time.

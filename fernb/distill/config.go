@@ -55,8 +55,8 @@ const (
 // each field (see WithDefaults). The DD defaults follow Wang et al. (10
 // distill steps, inner lr 0.02, Adam) except that the default is one
 // distill epoch (T = 10), not three: an outer iteration costs about T
-// forward-backward-backward passes, and on two CPU cores T = 30 with the
-// default model is ~3x slower (see BenchmarkDDOuterIteration); set
+// forward-backward-backward passes, so T = 30 costs about three times as
+// much per iteration (BenchmarkDDOuterIteration measures it); set
 // Epochs: 3 for the paper's T = 30.
 type Config struct {
 	Method Method `json:"method"` // DD (default) or DM

@@ -51,9 +51,8 @@
 //     batch. DM's own BN variant (Config.DMBatchStats) normalises the real
 //     and the synthetic batch with their own statistics; with K synthetic
 //     images against K x RealPerClass real ones those statistics differ in
-//     a way the images cannot undo, and on the tests' problem the matching
-//     loss under unseen networks fell only 56 → 36 that way against
-//     17 → 4 with running statistics.
+//     a way the images cannot undo, so the matching loss under unseen
+//     networks falls far less that way than with running statistics.
 //   - DM's differentiable Siamese augmentation (DSA; Config.DSA, CLI
 //     --dsa) is implemented as DSA's "S" mode: every class draws one family
 //     (colour, crop, cut-out, flip, scale, rotate) per iteration, every real
@@ -63,22 +62,16 @@
 //     distilled with DSA records it (DAS.DSA), and training with it (Aux,
 //     `fernb train --aux das:DIR`) applies the same transformations to the
 //     distilled images in every batch (DSA's evaluation protocol;
-//     AuxOptions.NoAugment, --das-augment=false, turns that off). On the
-//     synthetic default it raised +DAS's mean gain over the baseline on the
-//     wild test from 1.0 to 2.3 points over ten seeds, where either half
-//     alone did not help (see experiment.SyntheticConfig for the numbers).
-//     DSA is DM only: DD's unrolled graph would need the augmentation
-//     inside every inner step.
-//   - Adam normalises every pixel's step, so a step size of 0.05 (this
-//     package's DM default until 2026-11-29) quickly adds high-frequency
-//     texture to the images: on FER-2013 PublicTest (30 outer iterations
-//     from real images, default model) the matching loss under 4 unseen
-//     networks fell 134 → 30 with 0.05 and 134 → 61 with 0.01, but only
-//     0.01 left the images recognisably faces, and on the synthetic default
-//     a DSA DAS made at 0.05 (200 iterations) lowered wild accuracy to
-//     40.9% where one made at 0.01 raised it to 45.6% (baseline 43.3%, ten
-//     seeds). DM's default ImageLR is therefore 0.01; a lower matching loss
-//     is not the goal, images that teach are.
+//     AuxOptions.NoAugment turns that off). Both halves are on by default
+//     because on the synthetic default only the two together helped
+//     (notebooks/RESULTS.md gives the numbers). DSA is DM only: DD's
+//     unrolled graph would need the augmentation inside every inner step.
+//   - Adam normalises every pixel's step, so a large step size (DM's
+//     0.05) quickly adds high-frequency texture to the images: it lowers
+//     the matching loss further but leaves images that no longer look like
+//     faces and teach less (notebooks/RESULTS.md compares the two). DM's
+//     default ImageLR is therefore 0.01; a lower matching loss is not the
+//     goal, images that teach are.
 //   - Graphs are pure functions: θ0 is drawn by a small init graph
 //     (nn.InitParams) and passed in as tensors, so resampled and fixed
 //     initialisations share one compiled step, and Adam runs on the host

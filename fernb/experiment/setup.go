@@ -154,21 +154,12 @@ func SyntheticConfig(outDir string, quick bool) Config {
 	// DM starts every DAS image from a real VAS face of its class and moves
 	// it with Adam at 0.01 rather than DM's 0.05: Adam steps every pixel by
 	// about the step size, so at 0.05 the faces turn to high-frequency
-	// texture (with DSA and 200 iterations at 0.05, +DAS fell to 40.9 ±
-	// 3.8 on wild, seeds 1-10, against the baseline's 43.3 ± 4.2). DSA
-	// (differentiable Siamese augmentation, as DM's authors run it) matches
-	// the faces under shifts, scalings, rotations, flips, cut-outs and
-	// colour changes, and the DAS is then trained on under the same
-	// transformations. Wild-test accuracy over seeds 1-10 (`fernb
-	// reproduce --seeds 1,...,10`, mean ± sample std): baseline 43.3 ± 4.2,
-	// +VAS 46.5 ± 1.5; +DAS without DSA 44.4 ± 4.0, with DSA only in
-	// distillation 44.1 ± 4.1, with the augmentation only in training
-	// 44.5 ± 4.1, with both (this default) 45.6 ± 2.8: better than the
-	// baseline of the same seed in 8 of 10 runs, by 2.3 points on average
-	// (standard error of the paired difference 1.1; plain DM: +1.0, 0.9).
-	// DSA's lead over plain DM, 1.3 points (standard error 0.7), is
-	// suggestive, not proven; with three seeds every gap is within the
-	// noise.
+	// texture. DSA (differentiable Siamese augmentation, as DM's authors
+	// run it) matches the faces under shifts, scalings, rotations, flips,
+	// cut-outs and colour changes, and the DAS is then trained on under the
+	// same transformations: the combination that helped on this setup,
+	// where neither half alone did (ten-seed numbers in
+	// notebooks/RESULTS.md).
 	dc := distill.Config{Method: distill.DM, IPC: 1, Iterations: 60, RealPerClass: 16, Seed: 1,
 		Init: distill.InitReal, ImageLR: 0.01, DSA: true}
 	if quick {

@@ -96,15 +96,15 @@ func BatchNorm(x, gamma, beta, runMean, runVar *graph.Node, training bool) (y, n
 // channelWise returns the per-channel vector v [C] as [1, C], for a binary op
 // with a [rows, C] tensor to broadcast implicitly: the Go backend runs that
 // as a row-wise vector loop, while an explicit BroadcastInDim to [rows, C]
-// (this function's earlier form) walks a generic per-element iterator and
-// then needs a second pass for the op itself.
+// walks a generic per-element iterator and then needs a second pass for
+// the op itself.
 func channelWise(v *graph.Node) *graph.Node {
 	return graph.Reshape(v, 1, v.Shape().Size())
 }
 
 // channelSums returns Σ over rows of x [rows, C] as [C]: a product with a
-// ones vector, which the Go backend's matmul does about twice as fast as
-// ReduceSum over the leading axis (measured on [147456,32]).
+// ones vector, which the Go backend's matmul does faster than ReduceSum
+// over the leading axis (a strided reduction).
 func channelSums(x *graph.Node) *graph.Node {
 	rows, c := x.Shape().Dimensions[0], x.Shape().Dimensions[1]
 	ones := graph.Ones(x.Graph(), shapes.Make(x.DType(), 1, rows))
@@ -113,8 +113,8 @@ func channelSums(x *graph.Node) *graph.Node {
 
 // channelSums2 returns Σ over rows of a and of b (both [rows, C]) as two
 // [C] vectors: one batched product of a ones vector with a and b stacked
-// (a block copy), which the Go backend's matmul does about twice as fast as
-// ReduceSum over the leading axis. One product rather than two also keeps
+// (a block copy), which the Go backend's matmul does faster than ReduceSum
+// over the leading axis. One product rather than two also keeps
 // the number of matmuls the parallel executor can have in flight at once
 // low: matmuls that start together on a full worker pool can wait on each
 // other forever (compute v0.1.3's Pool.Saturate).

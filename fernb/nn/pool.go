@@ -30,7 +30,7 @@ func MaxPool2DWith(x *graph.Node, window, stride int, pad Padding) *graph.Node {
 // MaxPool2DInference is MaxPool2DWith for graphs that take no gradient
 // through the pool (inference, feature extraction). For windows that tile
 // the image it skips the hand-written gradient of the training form, whose
-// bookkeeping makes the Go backend copy x once (measured: 10-12% of the FER
+// bookkeeping makes the Go backend copy x once (a visible share of the FER
 // CNN's inference time); the result is identical, and it remains twice
 // differentiable through GoMLX's own gradients of Gather, Slice and Max
 // (which send a tie's gradient to its first tap only).
@@ -153,8 +153,8 @@ func spreadWindows(v *graph.Node, k int) *graph.Node {
 }
 
 // tapPool pools overlapping or border-overhanging windows: the window taps are
-// strided Slices of the (fill-padded) image combined with Max or Add, about
-// twice as fast as gathering the patches; the gradient is written by hand
+// strided Slices of the (fill-padded) image combined with Max or Add, which
+// the Go backend runs faster than gathering the patches; the gradient is written by hand
 // (withVJP) as one col2im of the per-tap gradients, so no op in it lacks a
 // VJP and it differentiates again. Max sends a window's gradient to every tap
 // equal to the maximum, like GoMLX's ReduceMax.

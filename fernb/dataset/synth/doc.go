@@ -59,25 +59,16 @@
 //
 // TestLearnableWithDomainGap trains multinomial logistic regression on
 // HOG-like features of lab faces of 70 identities and tests on 30 held-out
-// identities (go test ./fernb/dataset/synth/ -run Learnable -v). At the
-// defaults it measured: lab train 1.00, lab held-out 0.92, wild held-out
-// 0.34 (chance 0.14); a nearest-centroid classifier gets 0.52 and 0.32.
-// Adding 975 wild faces of the training identities to its training set
-// lifts wild held-out accuracy to 0.45 (lab 0.89): the gap is one that
-// wild-looking training data (such as pseudo-labelled pool faces) can
-// narrow. On lab-look pool faces of held-out identities the lab model
-// scores 0.89 on the clear ones, and its mean gap between the two top class
-// probabilities is 0.88 on clear faces against 0.62 on faces of no clear
-// expression, so a margin rule can tell them apart.
-//
-// During development each wild nuisance was kept alone on the wild
-// background (the others switched off) and scored with the same lab model:
-// the background clutter alone 0.83, with lighting and colour cast 0.82,
-// with occluders 0.80, with blur and noise 0.67, with yaw 0.52, with all of
-// pose (yaw, roll, scale, shift) 0.48. A CNN is more tolerant of shifts than
-// this fixed-grid learner, so expect its wild accuracy to be higher;
-// WildSeverity tunes the gap (at 0.75 of the default ranges, the lab model
-// above scored about 0.45 on wild).
+// identities (go test ./fernb/dataset/synth/ -run Learnable -v): lab faces
+// of unseen identities are learnable, wild ones much less so, and adding
+// wild faces of the training identities narrows that gap, the gap that
+// wild-looking training data (such as pseudo-labelled pool faces) is meant
+// to narrow. On lab-look pool faces the lab model's gap between its two
+// top class probabilities is clearly larger on clear faces than on faces
+// of no clear expression, so a margin rule can tell them apart. Pose costs
+// that learner the most of the wild nuisances; a CNN is more tolerant of
+// shifts, so expect its wild accuracy to be higher. WildSeverity tunes the
+// gap. notebooks/RESULTS.md gives the numbers.
 //
 // ContactSheet draws faces per class for a look at what is generated.
 package synth
