@@ -11,6 +11,7 @@ import (
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
+	"github.com/fernb/fernb/fernb/plot"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -299,16 +300,7 @@ func sampleReal(real *dataset.Tensors, byClass [][]int, perClass int, rng *rand.
 // valueRange returns the smallest and largest finite value of x: the range
 // in which distilled images are drawn as PNGs.
 func valueRange(x []float32) (lo, hi float32) {
-	first := true
-	for _, v := range x {
-		if v != v || math.IsInf(float64(v), 0) {
-			continue
-		}
-		if first {
-			lo, hi, first = v, v, false
-		}
-		lo, hi = min(lo, v), max(hi, v)
-	}
+	lo, hi = plot.FiniteRange(x)
 	if !(hi > lo) {
 		hi = lo + 1
 	}

@@ -272,14 +272,7 @@ func (p *Pipeline) CostFigure() (*plot.Figure, error) {
 
 // AccuracyFigure draws mean accuracy ± std per test set and variant.
 func AccuracyFigure(sums []Summary, title string) (*plot.Figure, error) {
-	var tests []string
-	seen := map[string]bool{}
-	for _, s := range sums {
-		if !seen[s.Test] {
-			seen[s.Test] = true
-			tests = append(tests, s.Test)
-		}
-	}
+	tests := testSets(sums)
 	spec := plot.BarsSpec{Title: title, YLabel: "accuracy (%)", Categories: tests, ValueLabels: true, Format: "%.1f"}
 	for _, v := range Variants() {
 		bs := plot.BarSeries{Name: string(v)}

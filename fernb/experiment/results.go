@@ -385,12 +385,8 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
-// TableRows returns the results table: one row per variant; per test set
-// a column of "mean ± std (n runs)" in percent and one of the paired
-// difference to the baseline of the same seed and fold (Paired); with the
-// paper's table given, a column for each of the paper's own models that
-// measure these variants, labelled as the paper's.
-func TableRows(sums []Summary, paper *PaperTable) (header []string, rows [][]string) {
+// testSets returns the test sets of sums in order of first appearance.
+func testSets(sums []Summary) []string {
 	var tests []string
 	seen := map[string]bool{}
 	for _, s := range sums {
@@ -399,6 +395,16 @@ func TableRows(sums []Summary, paper *PaperTable) (header []string, rows [][]str
 			tests = append(tests, s.Test)
 		}
 	}
+	return tests
+}
+
+// TableRows returns the results table: one row per variant; per test set
+// a column of "mean ± std (n runs)" in percent and one of the paired
+// difference to the baseline of the same seed and fold (Paired); with the
+// paper's table given, a column for each of the paper's own models that
+// measure these variants, labelled as the paper's.
+func TableRows(sums []Summary, paper *PaperTable) (header []string, rows [][]string) {
+	tests := testSets(sums)
 	header = []string{"variant"}
 	paired := false
 	for _, s := range sums {

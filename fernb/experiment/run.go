@@ -175,7 +175,7 @@ func (r *Results) Report(figureProblems []string) string {
 	fmt.Fprintf(&b, "- recipe: %d epochs, batch %d, SGD momentum %g, lr %g x%g every %d epochs, flips %v\n",
 		r.Train.Epochs, r.Train.BatchSize, r.Train.Momentum, r.Train.LR, r.Train.DecayFactor, r.Train.DecayEvery, !r.Train.NoFlip)
 	fmt.Fprintf(&b, "- backend: %s; GOMAXPROCS %d; SIMD %v; %s\n", r.Backend, r.Env.GOMAXPROCS, r.Env.SIMD, r.Env.GoVersion)
-	fmt.Fprintf(&b, "- wall time: %.0f s (%s)\n", r.WallSeconds, stageList(r.StageSeconds))
+	fmt.Fprintf(&b, "- wall time: %.0f s (%s)\n", r.WallSeconds, sortedList(r.StageSeconds, "%.0f s"))
 	b.WriteString("\n## Data\n\n")
 	for _, d := range r.Data {
 		fmt.Fprintf(&b, "- %s: %s (%s %s", d.Role, d.Name, d.Format, d.Path)
@@ -193,7 +193,7 @@ func (r *Results) Report(figureProblems []string) string {
 		if s.Precision != nil {
 			fmt.Fprintf(&b, ", pseudo-label precision %.1f%% against the pool's hidden truth", 100**s.Precision)
 		}
-		b.WriteString(".\nPer class: " + countList(s.Counts) + ".\n")
+		b.WriteString(".\nPer class: " + sortedList(s.Counts, "%d") + ".\n")
 	}
 	if d := r.Distill; d != nil {
 		b.WriteString("\n## Distillation (DAS)\n\n" + d.String() + ".\n")
@@ -217,7 +217,9 @@ func (r *Results) Report(figureProblems []string) string {
 	return b.String()
 }
 
-func stageList(m map[string]float64) string {
+// sortedList lists a map as "key value, ..." in key order, each value
+// written with format.
+func sortedList[V any](m map[string]V, format string) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -225,20 +227,7 @@ func stageList(m map[string]float64) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %.0f s", k, m[k])
-	}
-	return strings.Join(parts, ", ")
-}
-
-func countList(m map[string]int64) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+		parts[i] = k + " " + fmt.Sprintf(format, m[k])
 	}
 	return strings.Join(parts, ", ")
 }

@@ -3,7 +3,6 @@ package omni
 import (
 	"fmt"
 	"image"
-	"io"
 	"math"
 
 	"github.com/fernb/fernb/fernb"
@@ -140,41 +139,24 @@ func ScatterFigure(anchor Features, labels []fernb.Label, c *CentroidSet, select
 // judges labels against a binary truth as ReportConfig.Positive does.
 func MarginHistogramFigure(scoresPaths []string, margin float64, positive string) (*plot.Figure, error) {
 	var all, right, wrong []float64
-	for _, p := range scoresPaths {
-		r, err := OpenScores(p)
-		if err != nil {
-			return nil, err
-		}
-		cols, err := r.Header.Columns()
-		if err != nil {
-			r.Close()
-			return nil, err
-		}
-		for {
-			s, err := r.Next()
-			if err == io.EOF {
-				break
+	err := forEachScore(scoresPaths, func(_ *Header, cols Columns, s *Score) {
+		d := Rule{Kind: Cosine}.Decide(s, cols)
+		m := float64(d.Margin)
+		all = append(all, m)
+		if t := canonicalTruth(s.Truth); t != "" {
+			ok := t == d.Label.String()
+			if positive != "" {
+				ok = (t == positive) == (d.Label.String() == positive)
 			}
-			if err != nil {
-				r.Close()
-				return nil, err
-			}
-			d := Rule{Kind: Cosine}.Decide(&s, cols)
-			m := float64(d.Margin)
-			all = append(all, m)
-			if t := canonicalTruth(s.Truth); t != "" {
-				ok := t == d.Label.String()
-				if positive != "" {
-					ok = (t == positive) == (d.Label.String() == positive)
-				}
-				if ok {
-					right = append(right, m)
-				} else {
-					wrong = append(wrong, m)
-				}
+			if ok {
+				right = append(right, m)
+			} else {
+				wrong = append(wrong, m)
 			}
 		}
-		r.Close()
+	})
+	if err != nil {
+		return nil, err
 	}
 	spec := plot.HistogramSpec{Title: "cosine margin of pool images", XLabel: "margin (best - second-best similarity)", YLabel: "images",
 		Markers: []plot.Marker{{Name: fmt.Sprintf("m = %g", margin), X: margin}}}

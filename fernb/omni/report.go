@@ -239,42 +239,60 @@ func QualityOf(scores []Score, cols Columns, cfg ReportConfig) *Report {
 // one), streaming them.
 func Quality(scoresPaths []string, cfg ReportConfig) (*Report, error) {
 	var a *reportAcc
-	var first Header
-	for _, p := range scoresPaths {
-		r, err := OpenScores(p)
-		if err != nil {
-			return nil, err
-		}
+	err := forEachScore(scoresPaths, func(h *Header, cols Columns, s *Score) {
 		if a == nil {
-			first = r.Header
-			cols, err := r.Header.Columns()
-			if err != nil {
-				r.Close()
-				return nil, fmt.Errorf("omni: %s:1: %w", p, err)
-			}
 			a = newReportAcc(cols, cfg)
-			a.rep.Model, a.rep.Pool = first.Model, first.Pool
-		} else if first.Centroids != r.Header.Centroids || first.Pool != r.Header.Pool || first.Model != r.Header.Model {
-			r.Close()
-			return nil, fmt.Errorf("omni: report: %s and %s come from different runs", scoresPaths[0], p)
+			a.rep.Model, a.rep.Pool = h.Model, h.Pool
 		}
-		for {
-			s, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				r.Close()
-				return nil, err
-			}
-			a.add(&s)
-		}
-		r.Close()
+		a.add(s)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if a == nil {
 		return nil, fmt.Errorf("omni: report: no scores files given")
 	}
 	return a.finish(), nil
+}
+
+// forEachScore streams the scores of files of one run (every shard of it,
+// or the whole pool's file), calling fn with each file's header and
+// columns and each score; files of different runs (model, pool or
+// centroids) are refused.
+func forEachScore(scoresPaths []string, fn func(h *Header, cols Columns, s *Score)) error {
+	var first *Header
+	for _, p := range scoresPaths {
+		if err := func() error {
+			r, err := OpenScores(p)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			h := r.Header
+			if first == nil {
+				first = &h
+			} else if first.Centroids != h.Centroids || first.Pool != h.Pool || first.Model != h.Model {
+				return fmt.Errorf("omni: %s and %s come from different runs", scoresPaths[0], p)
+			}
+			cols, err := h.Columns()
+			if err != nil {
+				return fmt.Errorf("omni: %s:1: %w", p, err)
+			}
+			for {
+				s, err := r.Next()
+				if err == io.EOF {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				fn(&h, cols, &s)
+			}
+		}(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func pct(r Ratio) string {

@@ -62,12 +62,7 @@ func Bars(s BarsSpec) (*Figure, error) {
 		}
 	}
 	w := vg.Length(max(320, 60+nc*(30+24*len(s.Series))))
-	h := 260 + horizontalLegendHeight(items, w)
-	return newFigure(w, h, func(c draw.Canvas) {
-		lh := horizontalLegendHeight(items, c.Max.X-c.Min.X)
-		if len(items) > 0 {
-			drawHorizontalLegend(draw.Crop(c, 0, 0, 0, -(c.Max.Y-c.Min.Y-lh)), items)
-		}
+	return withLegendAbove(w, 260, items, func(c draw.Canvas) {
 		p := newPlot(s.Title, s.XLabel, s.YLabel)
 		grid := plotter.NewGrid()
 		grid.Vertical.Color = nil
@@ -82,7 +77,7 @@ func Bars(s BarsSpec) (*Figure, error) {
 		p.X.Tick.Length = 0
 		p.X.Min, p.X.Max = -0.5, float64(nc)-0.5
 		p.X.Padding = 0
-		p.Draw(draw.Crop(c, 0, 0, lh, 0))
+		p.Draw(c)
 	}), nil
 }
 

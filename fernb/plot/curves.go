@@ -106,13 +106,7 @@ func linesFigure(panels []Panel) (*Figure, error) {
 	}
 	rows := (len(panels) + cols - 1) / cols
 	w := vg.Length(cols) * 300
-	h := vg.Length(rows)*220 + horizontalLegendHeight(items, w)
-	return newFigure(w, h, func(c draw.Canvas) {
-		lh := horizontalLegendHeight(items, c.Max.X-c.Min.X)
-		if len(items) > 0 {
-			drawHorizontalLegend(draw.Crop(c, 0, 0, 0, -(c.Max.Y-c.Min.Y-lh)), items)
-		}
-		body := draw.Crop(c, 0, 0, lh, 0)
+	return withLegendAbove(w, vg.Length(rows)*220, items, func(body draw.Canvas) {
 		plots := make([][]*gplot.Plot, rows)
 		for r := range plots {
 			plots[r] = make([]*gplot.Plot, cols)

@@ -242,13 +242,13 @@ func ImagesFromNHWC(x []float32, n, h, w, c int, norm Norm) ([]image.Image, erro
 	}
 	lo, hi := norm.Min, norm.Max
 	if !norm.PerImage && !(hi > lo) {
-		lo, hi = minMax(x)
+		lo, hi = FiniteRange(x)
 	}
 	out := make([]image.Image, n)
 	for i := range n {
 		px := x[i*size : (i+1)*size]
 		if norm.PerImage {
-			lo, hi = minMax(px)
+			lo, hi = FiniteRange(px)
 		}
 		scale := float32(0)
 		if hi > lo {
@@ -287,7 +287,9 @@ func ImagesFromNHWC(x []float32, n, h, w, c int, norm Norm) ([]image.Image, erro
 	return out, nil
 }
 
-func minMax(x []float32) (lo, hi float32) {
+// FiniteRange returns the smallest and largest finite value of x (0, 0
+// when it has none): the value range images are drawn in.
+func FiniteRange(x []float32) (lo, hi float32) {
 	first := true
 	for _, v := range x {
 		if v != v || math.IsInf(float64(v), 0) {

@@ -105,18 +105,13 @@ func Histogram(s HistogramSpec) (*Figure, error) {
 		}
 	}
 	w := vg.Length(400)
-	h := 260 + horizontalLegendHeight(items, w)
-	return newFigure(w, h, func(c draw.Canvas) {
-		lh := horizontalLegendHeight(items, c.Max.X-c.Min.X)
-		if len(items) > 0 {
-			drawHorizontalLegend(draw.Crop(c, 0, 0, 0, -(c.Max.Y-c.Min.Y-lh)), items)
-		}
+	return withLegendAbove(w, 260, items, func(c draw.Canvas) {
 		p := newPlot(s.Title, s.XLabel, s.YLabel)
 		p.Add(plotter.NewGrid(), hs)
 		for i, m := range s.Markers {
 			p.Add(vline{x: m.X, clr: markerColor(i)})
 		}
-		p.Draw(draw.Crop(c, 0, 0, lh, 0))
+		p.Draw(c)
 	}), nil
 }
 

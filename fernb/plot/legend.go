@@ -83,6 +83,18 @@ func legendRows(items []legendItem, width vg.Length) [][]legendItem {
 
 func legendRowHeight() vg.Length { return legendFont * 1.6 }
 
+// withLegendAbove returns a figure w wide whose body, bodyH high and drawn
+// by drawBody, has the legend of items in centred rows above it.
+func withLegendAbove(w, bodyH vg.Length, items []legendItem, drawBody func(c draw.Canvas)) *Figure {
+	return newFigure(w, bodyH+horizontalLegendHeight(items, w), func(c draw.Canvas) {
+		lh := horizontalLegendHeight(items, c.Max.X-c.Min.X)
+		if len(items) > 0 {
+			drawHorizontalLegend(draw.Crop(c, 0, 0, 0, -(c.Max.Y-c.Min.Y-lh)), items)
+		}
+		drawBody(draw.Crop(c, 0, 0, lh, 0))
+	})
+}
+
 // horizontalLegendHeight is the height drawHorizontalLegend needs.
 func horizontalLegendHeight(items []legendItem, width vg.Length) vg.Length {
 	if len(items) == 0 {
