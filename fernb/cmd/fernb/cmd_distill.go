@@ -7,11 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fernb/fernb/fernb/internal/atomicfile"
 
 	"github.com/fernb/fernb/fernb/omni"
 
@@ -390,7 +391,7 @@ func runDistillCompare(ctx context.Context, args []string, stdout, stderr io.Wri
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(*jsonPath, b, 0o644); err != nil {
+		if err := atomicfile.WriteFile(*jsonPath, b, atomicfile.Mode); err != nil {
 			return err
 		}
 	}

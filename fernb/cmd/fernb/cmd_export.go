@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/fernb/fernb/fernb/internal/atomicfile"
+
 	"github.com/fernb/fernb/fernb/experiment"
 	"github.com/fernb/fernb/fernb/nbrun"
 )
@@ -154,7 +156,7 @@ func copyResults(dir, out string) (int, error) {
 			return err
 		}
 		n++
-		return os.WriteFile(dst, b, 0o644)
+		return atomicfile.WriteFile(dst, b, atomicfile.Mode)
 	})
 	return n, err
 }
