@@ -38,32 +38,34 @@ const (
 )
 
 // Options are the alignment settings. Every field changes the crops, so all
-// of them (and the cascades' digest) make up Key.
+// of them (and the cascades' digest) make up Key; a checkpoint records them
+// (without CascadeDir, which is machine-local) so that evaluation and
+// selection can align as training did.
 type Options struct {
 	// Margin widens the detected face square by this fraction of its side
 	// on every side before cropping (0.2: the crop is 1.4 face sides).
-	Margin float64
+	Margin float64 `json:"margin"`
 	// Rotate turns the crop so that the pupils are level, when both are
 	// located plausibly (else the crop is not rotated).
-	Rotate bool
+	Rotate bool `json:"rotate"`
 	// Pick chooses among several faces (default Largest).
-	Pick Pick
+	Pick Pick `json:"pick"`
 	// NoFace is what to do without a face (default Skip).
-	NoFace NoFacePolicy
+	NoFace NoFacePolicy `json:"noface"`
 	// MinQuality is the lowest cascade score a face may have (pigo's
 	// clustered detection score; its examples use 5).
-	MinQuality float64
+	MinQuality float64 `json:"min_quality"`
 	// MinFace is the smallest face searched for, as a fraction of the
 	// image's shorter side.
-	MinFace float64
+	MinFace float64 `json:"min_face"`
 	// Pad extends the image on every side by this fraction of its shorter
 	// side (edge pixels repeated) before detecting: pigo only slides
 	// windows that fit inside the image, so without it a face that fills
 	// an already-cropped picture (FER-2013, UTKFace) cannot be found.
-	Pad float64
+	Pad float64 `json:"pad"`
 	// CascadeDir holds pigo's facefinder and puploc files ("" = the pigo
 	// module in the Go module cache, see CascadeDir).
-	CascadeDir string
+	CascadeDir string `json:"cascade_dir,omitempty"`
 }
 
 // DefaultOptions are the settings `--align` uses unless told otherwise.

@@ -155,7 +155,15 @@ type DatasetPool struct {
 	Truth func(ref string, label fernb.Label) string
 }
 
-func (p *DatasetPool) String() string { return p.Pool.Format + ":" + p.Pool.Path }
+// String names the pool for the scores header and the resume key; aligned
+// images are other images, so the alignment settings are part of the name.
+func (p *DatasetPool) String() string {
+	s := p.Pool.Format + ":" + p.Pool.Path
+	if p.Pre.Align != nil {
+		s += "[" + p.Pre.Align.Key() + "]"
+	}
+	return s
+}
 
 // Open implements Pool. Images the dataset package cannot decode do not
 // reach omni as data; they show up as gaps in the shard's ordinals and are

@@ -18,6 +18,7 @@ import (
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
+	"github.com/fernb/fernb/fernb/face"
 	"github.com/fernb/fernb/fernb/models"
 	"github.com/fernb/fernb/fernb/train"
 )
@@ -302,5 +303,29 @@ func TestSelectionFigures(t *testing.T) {
 	}
 	if figs.Margins == nil || figs.Grid == nil || figs.Scatter != nil || len(figs.Skipped) != 1 || !strings.Contains(figs.Skipped[0], "scatter") {
 		t.Errorf("with the pool: margins %v grid %v scatter %v, skipped %q", figs.Margins != nil, figs.Grid != nil, figs.Scatter != nil, figs.Skipped)
+	}
+}
+
+// An aligned pool is named apart from the same pool unaligned, so a scoring
+// run resumed with other alignment settings is refused (the name is part of
+// the resume key) and shards aligned differently do not merge.
+func TestDatasetPoolNameKeepsAlignment(t *testing.T) {
+	plain := &DatasetPool{Pool: &dataset.Pool{Format: "pool", Path: "faces.tar"}}
+	if got := plain.String(); got != "pool:faces.tar" {
+		t.Fatalf("unaligned pool named %q, want pool:faces.tar (old scores files must still resume)", got)
+	}
+	names := map[string]bool{plain.String(): true}
+	for _, margin := range []float64{0.1, 0.3} {
+		o := face.DefaultOptions()
+		o.Margin = margin
+		a, err := face.New(o)
+		if err != nil {
+			t.Skipf("pigo's cascades are not in the module cache: %v", err)
+		}
+		p := &DatasetPool{Pool: plain.Pool, Pre: dataset.Preprocess{Align: a}}
+		if names[p.String()] {
+			t.Errorf("margin %g: pool name %q repeats another setting's", margin, p.String())
+		}
+		names[p.String()] = true
 	}
 }

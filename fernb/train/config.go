@@ -10,6 +10,7 @@ import (
 
 	"github.com/fernb/fernb/fernb"
 	"github.com/fernb/fernb/fernb/dataset"
+	"github.com/fernb/fernb/fernb/face"
 )
 
 // Config is a training recipe. Zero fields take the paper's values (see
@@ -236,6 +237,9 @@ type Normalization struct {
 	Mean       []float64       `json:"mean,omitempty"`
 	Std        []float64       `json:"std,omitempty"`
 	Preprocess json.RawMessage `json:"preprocess,omitempty"`
+	// Align is the face alignment the training images went through (nil:
+	// none), without the machine-local cascade directory.
+	Align *face.Options `json:"align,omitempty"`
 }
 
 // NormalizationOf describes a dataset.Preprocess (without its
@@ -253,6 +257,11 @@ func NormalizationOf(pre dataset.Preprocess) Normalization {
 		n.Std = append(n.Std, float64(v))
 	}
 	n.Preprocess, _ = json.Marshal(pre) // cannot fail: plain numbers and strings
+	if pre.Align != nil {
+		o := pre.Align.Options()
+		o.CascadeDir = ""
+		n.Align = &o
+	}
 	return n
 }
 

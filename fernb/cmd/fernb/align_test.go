@@ -64,3 +64,54 @@ func TestDataAlign(t *testing.T) {
 		t.Error("bad --align-noface accepted")
 	}
 }
+
+// A model trained with --align records its settings, and eval aligns the
+// same way unless told otherwise, warning when told otherwise.
+func TestEvalAlignsAsTrained(t *testing.T) {
+	ckpt := filepath.Join(t.TempDir(), "m")
+	if _, errOut, err := runCLI(t, "train", "--path", "lab,n=40,seed=1,size=96", "--input", "24x24x1", "--width", "0.25",
+		"--epochs", "1", "--batch", "16", "--quiet", "--out", ckpt,
+		"--align", "--align-margin", "0.3", "--align-noface", "centre"); err != nil {
+		t.Fatalf("train --align: %v\n%s", err, errOut)
+	}
+	raw, err := os.ReadFile(filepath.Join(ckpt, "fernb-model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Normalization struct {
+			Align *face.Options `json:"align"`
+		} `json:"normalization"`
+	}
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if a := meta.Normalization.Align; a == nil || a.Margin != 0.3 || a.NoFace != face.Centre || a.CascadeDir != "" {
+		t.Fatalf("recorded alignment %+v, want margin 0.3, noface centre, no cascade dir", a)
+	}
+
+	eval := func(extra ...string) (n int, errOut string) {
+		t.Helper()
+		args := append([]string{"eval", "--model", ckpt, "--format", "synthetic", "--path", "lab,n=12,seed=2,size=96"}, extra...)
+		out, errOut, err := runCLI(t, args...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, errOut)
+		}
+		var ev struct {
+			N int `json:"n"`
+		}
+		if err := json.Unmarshal([]byte(out), &ev); err != nil {
+			t.Fatalf("eval output %q: %v", out, err)
+		}
+		return ev.N, errOut
+	}
+	if n, errOut := eval(); n != 12 || !strings.Contains(errOut, "aligning the same way") || !strings.Contains(errOut, "eval: ") {
+		t.Errorf("eval without --align: n=%d, stderr %q; want 12 images aligned as in training, with the alignment report", n, errOut)
+	}
+	if _, errOut := eval("--align=false"); !strings.Contains(errOut, "warning: --align=false") || strings.Contains(errOut, "aligning the same way") {
+		t.Errorf("eval --align=false: stderr %q; want the images as they are, with a warning", errOut)
+	}
+	if _, errOut := eval("--align", "--align-margin", "0.1", "--align-noface", "centre"); !strings.Contains(errOut, "other settings than training") {
+		t.Errorf("eval with another margin: stderr %q; want a warning", errOut)
+	}
+}

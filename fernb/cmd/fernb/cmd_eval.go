@@ -69,7 +69,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	pre.CacheDir = *cache
-	if err := align.apply(&pre); err != nil {
+	if err := align.applyModel(&pre, m.Meta.Normalization.Align, stderr); err != nil {
 		return err
 	}
 	data, report, err := dataset.LoadTensors(ctx, *format, *path, *split, pre, dataset.Options{})

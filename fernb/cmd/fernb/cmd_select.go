@@ -136,7 +136,7 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("select: %w", err)
 	}
-	if err := align.apply(&pre); err != nil {
+	if err := align.applyModel(&pre, model.Meta.Normalization.Align, stderr); err != nil {
 		return err
 	}
 	modelDesc, _ := filepath.Abs(*ckpt)
@@ -372,11 +372,6 @@ func runSelectPlot(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	src := omni.FigureSources{Manifest: *manifest, AnchorSplit: *anchorSplit, AnchorPerClass: *anchorPerClass,
 		PerClass: *perClass, Positive: *positive}
-	var pre dataset.Preprocess
-	if err := align.apply(&pre); err != nil {
-		return err
-	}
-	src.Align = pre.Align
 	if *poolPath != "" || *poolFormat == "synthetic" {
 		pds, err := dataset.Open(*poolFormat, *poolPath, dataset.Options{})
 		if err != nil {
@@ -404,6 +399,17 @@ func runSelectPlot(ctx context.Context, args []string, stdout, stderr io.Writer)
 			defer src.Model.Finalize()
 		}
 	}
+	var pre dataset.Preprocess
+	apply := align.apply
+	if src.Model != nil {
+		apply = func(pre *dataset.Preprocess) error {
+			return align.applyModel(pre, src.Model.Meta.Normalization.Align, stderr)
+		}
+	}
+	if err := apply(&pre); err != nil {
+		return err
+	}
+	src.Align = pre.Align
 	figs, err := omni.SelectionFigures(ctx, src)
 	if err != nil {
 		return fmt.Errorf("select plot: %w", err)
