@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -442,15 +441,7 @@ func TestCosineSchedule(t *testing.T) {
 	}
 
 	cfg.CheckpointDir = t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	_, err = Fit(ctx, b, smallNet(t), trainSet, nil, cfg, func(p Progress) {
-		if p.Stage == "train" && p.Epoch == 2 && p.Step == 2 {
-			cancel()
-		}
-	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled Fit returned %v", err)
-	}
+	fitCancelledAt(t, b, trainSet, cfg, 2, 2)
 	resumed := map[int]float64{}
 	res2, err := Fit(context.Background(), b, smallNet(t), trainSet, nil, cfg, record(resumed))
 	if err != nil {

@@ -211,15 +211,7 @@ func TestResumeAfterCancel(t *testing.T) {
 	}
 
 	cfg.CheckpointDir = t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	_, err = Fit(ctx, b, smallNet(t), trainSet, nil, cfg, func(p Progress) {
-		if p.Stage == "train" && p.Epoch == 2 && p.Step == 3 {
-			cancel()
-		}
-	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled Fit returned %v", err)
-	}
+	fitCancelledAt(t, b, trainSet, cfg, 2, 3)
 	meta, err := ReadMeta(cfg.CheckpointDir)
 	if err != nil {
 		t.Fatal(err)
@@ -606,15 +598,7 @@ func TestResumeRebatched(t *testing.T) {
 	// Inside an epoch: refused, and the run it interrupted still finishes.
 	cfg = base
 	cfg.Epochs, cfg.CheckpointDir = 2, t.TempDir()
-	ctx, cancel = context.WithCancel(context.Background())
-	_, err = Fit(ctx, b, smallNet(t), anchor, nil, cfg, func(p Progress) {
-		if p.Stage == "train" && p.Epoch == 2 && p.Step == 3 {
-			cancel()
-		}
-	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled Fit returned %v", err)
-	}
+	fitCancelledAt(t, b, anchor, cfg, 2, 3)
 	mixed := cfg
 	mixed.Aux = mix
 	if _, err := Fit(context.Background(), b, smallNet(t), anchor, nil, mixed, nil); err == nil || !strings.Contains(err.Error(), "step 3 of 7 of epoch 2") {
@@ -683,5 +667,22 @@ func TestInferenceSeesNewWeights(t *testing.T) {
 	defer fresh.Finalize()
 	if want := logits(fresh); !slices.Equal(after, want) {
 		t.Fatalf("inference after training differs from a freshly compiled model's: %v vs %v", after[:7], want[:7])
+	}
+}
+
+// fitCancelledAt runs Fit on data with cfg (which names a checkpoint
+// directory) and cancels it at the given epoch and step of training, as a
+// stop request would, for the resume tests.
+func fitCancelledAt(t *testing.T, b compute.Backend, data *dataset.Tensors, cfg Config, epoch, step int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := Fit(ctx, b, smallNet(t), data, nil, cfg, func(p Progress) {
+		if p.Stage == "train" && p.Epoch == epoch && p.Step == step {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Fit cancelled at epoch %d step %d returned %v", epoch, step, err)
 	}
 }
