@@ -49,6 +49,6 @@ func runDataAlign(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("data align: %w", err)
 	}
-	fmt.Fprint(stderr, ds.Report.AlignSummary())
+	align.report(stderr, "data align", ds.Report)
 	return json.NewEncoder(stdout).Encode(n)
 }
