@@ -35,7 +35,10 @@
 // to their own centroid (RankByConfidence; the softmax rule ranks by
 // probability, then margin). Selection can cap the images kept per class
 // (the most confident) and balance the classes (each keeps as many as the
-// smallest).
+// smallest), and keep at most Total images over all classes: a threshold
+// sets the count only indirectly, so comparing the softmax rule with the
+// cosine margin at the same number of kept images takes the softmax rule
+// at threshold 0 with Total set to the cosine VAS's size.
 //
 // # Scoring a pool at scale
 //

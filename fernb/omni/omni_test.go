@@ -444,6 +444,8 @@ func TestStreamingSelectionMatchesInMemory(t *testing.T) {
 		{Rule: Rule{Kind: Cosine, Margin: 0.05}, Cap: 25},
 		{Rule: Rule{Kind: Cosine, Margin: 0.05}, Balance: true},
 		{Rule: Rule{Kind: Softmax, Threshold: 0.6}, Cap: 30, Balance: true},
+		{Rule: Rule{Kind: Cosine, Margin: 0.05}, Total: 37},
+		{Rule: Rule{Kind: Softmax}, Cap: 30, Total: 61},
 	} {
 		cfg := testRunConfig(c, e, t, filepath.Join(dir, "vas.jsonl"))
 		cfg.Selection = sel
@@ -491,6 +493,25 @@ func TestStreamingSelectionMatchesInMemory(t *testing.T) {
 			}
 			if slices.Min(ks) != slices.Max(ks) {
 				t.Errorf("%+v: unbalanced counts %v", sel, counts)
+			}
+		}
+		if sel.Total > 0 {
+			if len(got) != sel.Total {
+				t.Errorf("%+v: kept %d, want exactly %d", sel, len(got), sel.Total)
+			}
+			// Every image the rule and cap kept but Total dropped is less
+			// confident than every image kept, whatever the classes.
+			capped, _ := Select(scores, cols, Selection{Rule: sel.Rule, Cap: sel.Cap})
+			kept := map[int64]bool{}
+			for _, e := range got {
+				kept[e.Index] = true
+			}
+			for _, d := range capped {
+				for _, k := range got {
+					if !kept[d.Index] && moreConfident(sel.Kind, &d, &k) < 0 {
+						t.Fatalf("%+v: dropped %d is more confident than kept %d", sel, d.Index, k.Index)
+					}
+				}
 			}
 		}
 		if sel.Cap > 0 && sel.Kind == Cosine {

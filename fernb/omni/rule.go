@@ -199,12 +199,20 @@ type Selection struct {
 	// Balance keeps the same number of images in every class that has any:
 	// the size of the smallest such class (after Cap).
 	Balance bool `json:"balance,omitempty"`
+	// Total keeps at most Total images over all classes, the most
+	// confident (after Cap and Balance; 0: no limit). Comparing two rules
+	// at the same kept count needs it: a threshold only sets the count
+	// indirectly.
+	Total int `json:"total,omitempty"`
 }
 
 // Validate checks the rule and limits.
 func (s Selection) Validate() error {
 	if s.Cap < 0 {
 		return fmt.Errorf("omni: negative per-class cap %d", s.Cap)
+	}
+	if s.Total < 0 {
+		return fmt.Errorf("omni: negative total %d", s.Total)
 	}
 	return s.Rule.Validate()
 }
@@ -253,20 +261,35 @@ func limitInMemory(entries []Entry, sel Selection) []Entry {
 		counts[e.Label]++
 	}
 	target := sel.perClassTarget(counts)
-	if target < 0 {
+	if target < 0 && sel.Total == 0 {
 		return entries
 	}
 	ranked := slices.Clone(entries)
 	RankByConfidence(ranked, sel.Kind)
-	keep := map[int64]bool{}
+	var kept []Entry
 	taken := map[fernb.Label]int64{}
 	for _, e := range ranked {
-		if taken[e.Label] < target {
+		if target < 0 || taken[e.Label] < target {
 			taken[e.Label]++
-			keep[e.Index] = true
+			kept = append(kept, e)
 		}
 	}
+	keep := map[int64]bool{}
+	for _, e := range keepMostConfident(kept, sel) {
+		keep[e.Index] = true
+	}
 	return slices.DeleteFunc(entries, func(e Entry) bool { return !keep[e.Index] })
+}
+
+// keepMostConfident returns the sel.Total most confident of entries (all of
+// them when Total is 0 or not smaller), whatever their class; entries may be
+// reordered.
+func keepMostConfident(entries []Entry, sel Selection) []Entry {
+	if sel.Total == 0 || len(entries) <= sel.Total {
+		return entries
+	}
+	slices.SortFunc(entries, func(a, b Entry) int { return moreConfident(sel.Kind, &a, &b) })
+	return entries[:sel.Total]
 }
 
 // ScoreFeatures scores in-memory pool features against the centroids

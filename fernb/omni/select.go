@@ -129,7 +129,7 @@ func writeSelected(path string, h Header, open func() (entryIter, error), sel Se
 		return nil, err
 	}
 	var keep map[int64]bool
-	if target := sel.perClassTarget(counts); limit && target >= 0 {
+	if target := sel.perClassTarget(counts); limit && (target >= 0 || sel.Total > 0) {
 		heaps := map[fernb.Label]*leastFirst{}
 		err := forEach(open, func(e *Entry) {
 			hp := heaps[e.Label]
@@ -140,20 +140,22 @@ func writeSelected(path string, h Header, open func() (entryIter, error), sel Se
 			small := *e
 			small.Sims, small.Probs = nil, nil
 			heap.Push(hp, small)
-			if int64(hp.Len()) > target {
+			if target >= 0 && int64(hp.Len()) > target {
 				heap.Pop(hp)
 			}
 		})
 		if err != nil {
 			return nil, err
 		}
+		var kept []Entry
+		for _, hp := range heaps {
+			kept = append(kept, hp.es...)
+		}
 		keep = map[int64]bool{}
 		clear(counts)
-		for l, hp := range heaps {
-			for _, e := range hp.es {
-				keep[e.Index] = true
-			}
-			counts[l] = int64(hp.Len())
+		for _, e := range keepMostConfident(kept, sel) {
+			keep[e.Index] = true
+			counts[e.Label]++
 		}
 	}
 	h.Format = ManifestFormat

@@ -78,6 +78,7 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	threshold := fs.Float64("threshold", 0.9, "softmax rule: keep an image when its top probability is at least this")
 	capN := fs.Int("cap", 0, "keep at most this many images per class, the most confident (0: no cap)")
 	balance := fs.Bool("balance", false, "keep the same number of images in every class (the smallest class's count)")
+	total := fs.Int("total", 0, "keep at most this many images over all classes, the most confident, after --cap and --balance (0: no limit); e.g. --rule softmax --threshold 0 --total N keeps as many as a cosine VAS of N images")
 	out := fs.String("out", "", "manifest to write (JSON lines)")
 	shardFlag := fs.String("shard", "", "score only shard i of n of the pool (e.g. 2/4), or \"auto\": the shard of this Slurm array task or Kubernetes Indexed Job pod; merge the shards with: fernb select merge")
 	shards := fs.Int("shards", 0, "with --shard auto: the number of shards (default $"+omni.ShardsEnv+"; required on Kubernetes, where it equals the Job's completions)")
@@ -103,7 +104,7 @@ func runSelectScore(ctx context.Context, args []string, stdout, stderr io.Writer
 	if from != "" {
 		fmt.Fprintf(stderr, "shard %s (%s)\n", shard, from)
 	}
-	sel := omni.Selection{Rule: omni.Rule{Kind: omni.RuleKind(*rule), Margin: *margin}, Cap: *capN, Balance: *balance}
+	sel := omni.Selection{Rule: omni.Rule{Kind: omni.RuleKind(*rule), Margin: *margin}, Cap: *capN, Balance: *balance, Total: *total}
 	if sel.Kind == omni.Softmax {
 		sel.Threshold, sel.Margin = *threshold, 0
 	}
