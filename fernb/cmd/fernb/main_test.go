@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -231,6 +232,37 @@ func TestTrainRecipeFlags(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out), &ev); err != nil || ev.TTA != "ten-crop:2" || ev.N != 35 {
 		t.Errorf("eval --ten-crop 2: tta %q on %d images (%v)", ev.TTA, ev.N, err)
+	}
+	// --tag labels each line; eval summary pairs the variants by seed.
+	var lines []string
+	acc := map[string]float64{}
+	for i, v := range [][2]string{{"ctrl", "1"}, {"other", "1"}, {"ctrl", "2"}, {"other", "2"}} {
+		out, stderr, err := runCLI(t, "eval", "--model", ckpt, "--format", "synthetic", "--path", fmt.Sprintf("lab,n=35,seed=%d", 2+i),
+			"--tag", "variant="+v[0], "--tag", "seed="+v[1])
+		if err != nil {
+			t.Fatalf("eval --tag: %v\n%s", err, stderr)
+		}
+		var ev struct {
+			Tags     map[string]string `json:"tags"`
+			Accuracy float64           `json:"accuracy"`
+		}
+		if err := json.Unmarshal([]byte(out), &ev); err != nil || ev.Tags["variant"] != v[0] || ev.Tags["seed"] != v[1] {
+			t.Fatalf("eval --tag variant=%s --tag seed=%s wrote tags %v (%v)", v[0], v[1], ev.Tags, err)
+		}
+		acc[v[0]+v[1]] = 100 * ev.Accuracy
+		lines = append(lines, out)
+	}
+	evals := filepath.Join(dir, "evals.jsonl")
+	if err := os.WriteFile(evals, []byte(strings.Join(lines, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err = runCLI(t, "eval", "summary", "--base", "ctrl", evals)
+	if err != nil {
+		t.Fatalf("eval summary: %v\n%s", err, stderr)
+	}
+	diff := ((acc["other1"] - acc["ctrl1"]) + (acc["other2"] - acc["ctrl2"])) / 2
+	if want := fmt.Sprintf("%+.2f ± ", diff); !strings.Contains(out, "| other") || !strings.Contains(out, want) || !strings.Contains(out, "of 2") {
+		t.Errorf("eval summary: want a row for other with the paired difference %q over 2 seeds:\n%s", want, out)
 	}
 	_, _, err = runCLI(t, "train", "--path", "lab,n=70,seed=1", "--input", "16x16x1", "--epochs", "1", "--quiet",
 		"--out", filepath.Join(dir, "bad"), "--schedule", "linear")
