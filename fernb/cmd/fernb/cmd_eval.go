@@ -178,15 +178,22 @@ func runEvalSummary(args []string, stdout, stderr io.Writer) error {
 	head := []string{*group, *pair + "s", "accuracy (%)", "vs " + *base + " (points, paired)", "wins/losses", "mean class (%)"}
 	var rows, pcRows [][]string
 	for _, a := range arms {
+		// With one seed there is no spread to show: print the value alone.
+		pm := func(format string, mean, spread float64, n int) string {
+			if n < 2 {
+				return fmt.Sprintf(format, mean)
+			}
+			return fmt.Sprintf(format+" ± %.2f", mean, spread)
+		}
 		vs, wl := "", ""
 		if a.VsBase != nil {
-			vs = fmt.Sprintf("%+.2f ± %.2f", a.VsBase.Mean, a.VsBase.SE)
+			vs = pm("%+.2f", a.VsBase.Mean, a.VsBase.SE, a.VsBase.N)
 			wl = fmt.Sprintf("%d/%d of %d", a.VsBase.Wins, a.VsBase.Losses, a.VsBase.N)
 		}
 		ps := append([]string(nil), a.Pairs...)
 		sort.Strings(ps)
-		rows = append(rows, []string{a.Name, strings.Join(ps, ","), fmt.Sprintf("%.2f ± %.2f", a.Accuracy, a.AccuracyStd), vs, wl,
-			fmt.Sprintf("%.2f ± %.2f", a.MeanClass, a.MeanClassStd)})
+		rows = append(rows, []string{a.Name, strings.Join(ps, ","), pm("%.2f", a.Accuracy, a.AccuracyStd, len(a.Pairs)), vs, wl,
+			pm("%.2f", a.MeanClass, a.MeanClassStd, len(a.Pairs))})
 		pc := []string{a.Name}
 		for _, v := range a.PerClass {
 			pc = append(pc, fmt.Sprintf("%.1f", v))
