@@ -56,8 +56,10 @@ type EvalArm struct {
 	// Pairs are the pair keys (seeds) of its runs, in input order.
 	Pairs []string `json:"pairs"`
 	// Accuracy and MeanClass are the mean and sample std over the runs.
-	Accuracy, AccuracyStd   float64 `json:"accuracy"`
-	MeanClass, MeanClassStd float64 `json:"mean_class"`
+	Accuracy     float64 `json:"accuracy"`
+	AccuracyStd  float64 `json:"accuracy_std"`
+	MeanClass    float64 `json:"mean_class"`
+	MeanClassStd float64 `json:"mean_class_std"`
 	// PerClass is each class's accuracy averaged over the runs.
 	PerClass []float64 `json:"per_class"`
 	// VsBase pairs this arm's runs with the base arm's of the same key;

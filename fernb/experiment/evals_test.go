@@ -1,8 +1,10 @@
 package experiment
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -65,6 +67,15 @@ func TestSummarizeEvalsPairsBySeed(t *testing.T) {
 	near("diff s.e.", d.SE, math.Sqrt(7.0/9))
 	if d.N != 3 || d.Wins != 2 || d.Losses != 0 {
 		t.Errorf("pairs %+v, want 3 pairs, 2 wins, 0 losses", d)
+	}
+	// Every summary field survives the JSON that eval summary --json prints.
+	raw, err := json.Marshal(arms[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back EvalArm
+	if err := json.Unmarshal(raw, &back); err != nil || !reflect.DeepEqual(back, arms[1]) {
+		t.Errorf("JSON round trip: %s gave %+v (%v)", raw, back, err)
 	}
 	flip, err := SummarizeEvals(runs, "variant", "seed", "vas", "flip")
 	if err != nil || len(flip) != 1 || flip[0].Accuracy != 99 {
