@@ -119,8 +119,8 @@ func (h *leastFirst) Pop() any {
 	return e
 }
 
-// writeSelected writes the entries open() streams to path, applying the cap
-// and balancing when limit is set. It reads the stream up to three times
+// writeSelected writes the entries open() streams to path, applying the cap,
+// balancing and total when limit is set. It reads the stream up to three times
 // (counts, the best per class, the write), so memory stays at the number of
 // images kept per class, never the pool's size.
 func writeSelected(path string, h Header, open func() (entryIter, error), sel Selection, limit bool) (*Header, error) {
@@ -129,7 +129,14 @@ func writeSelected(path string, h Header, open func() (entryIter, error), sel Se
 		return nil, err
 	}
 	var keep map[int64]bool
-	if target := sel.perClassTarget(counts); limit && (target >= 0 || sel.Total > 0) {
+	// No class can place more than Total images among the Total kept, so
+	// Total bounds each class's heap too: with only --total set, memory is
+	// classes x Total, not every selected image.
+	bound := sel.perClassTarget(counts)
+	if sel.Total > 0 && (bound < 0 || int64(sel.Total) < bound) {
+		bound = int64(sel.Total)
+	}
+	if limit && bound >= 0 {
 		heaps := map[fernb.Label]*leastFirst{}
 		err := forEach(open, func(e *Entry) {
 			hp := heaps[e.Label]
@@ -140,7 +147,7 @@ func writeSelected(path string, h Header, open func() (entryIter, error), sel Se
 			small := *e
 			small.Sims, small.Probs = nil, nil
 			heap.Push(hp, small)
-			if target >= 0 && int64(hp.Len()) > target {
+			if int64(hp.Len()) > bound {
 				heap.Pop(hp)
 			}
 		})
