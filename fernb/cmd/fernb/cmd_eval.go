@@ -155,12 +155,16 @@ func runEvalSummary(args []string, stdout, stderr io.Writer) error {
 		}
 		runs = append(runs, r...)
 	}
-	if *base == "" {
-		for _, r := range runs {
-			if r.TTA == *tta {
+	// The first line with the asked-for TTA names the default base and the
+	// classes (SummarizeEvals checks that every such line has the same).
+	var classes []string
+	for _, r := range runs {
+		if r.TTA == *tta {
+			classes = r.Classes
+			if *base == "" {
 				*base = r.Tags[*group]
-				break
 			}
+			break
 		}
 	}
 	arms, err := experiment.SummarizeEvals(runs, *group, *pair, *base, *tta)
@@ -170,21 +174,16 @@ func runEvalSummary(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(arms)
 	}
-	var classes []string
-	for _, r := range runs {
-		classes = r.Classes
-		break
+	// With one seed there is no spread to show: print the value alone.
+	pm := func(format string, mean, spread float64, n int) string {
+		if n < 2 {
+			return fmt.Sprintf(format, mean)
+		}
+		return fmt.Sprintf(format+" ± %.2f", mean, spread)
 	}
 	head := []string{*group, *pair + "s", "accuracy (%)", "vs " + *base + " (points, paired)", "wins/losses", "mean class (%)"}
 	var rows, pcRows [][]string
 	for _, a := range arms {
-		// With one seed there is no spread to show: print the value alone.
-		pm := func(format string, mean, spread float64, n int) string {
-			if n < 2 {
-				return fmt.Sprintf(format, mean)
-			}
-			return fmt.Sprintf(format+" ± %.2f", mean, spread)
-		}
 		vs, wl := "", ""
 		if a.VsBase != nil {
 			vs = pm("%+.2f", a.VsBase.Mean, a.VsBase.SE, a.VsBase.N)
