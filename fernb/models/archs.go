@@ -32,6 +32,33 @@ func buildFERCNN(cfg Config) (*Net, error) {
 	return b.finish(cfg, seq(fs...), featureDim, withDropout(cfg, head))
 }
 
+// buildFERCNNDeep is fer-cnn made deeper in VGG's manner, for the sweep of
+// depth against images/s on FER-2013 at 48 px: four blocks (32, 64, 128,
+// 256 channels x WidthMult) of two conv3x3-BN-ReLU, the second one pooled
+// 2x2, then flatten (3x3 at 48 px), dense 256 x WidthMult + ReLU (the
+// features), dense NumClasses. Each block sees its input at one resolution
+// twice before halving it, which is what fer-cnn's single convolutions lack
+// and costs about five times its FLOPs at equal width; 48 px is the smallest
+// input whose four halvings leave more than one pixel on a side.
+func buildFERCNNDeep(cfg Config) (*Net, error) {
+	if cfg.Height < 16 || cfg.Width < 16 {
+		return nil, fmt.Errorf("models: fer-cnn-deep: input %dx%d too small (four 2x2 pools need >= 16)", cfg.Height, cfg.Width)
+	}
+	b := newBuilder(cfg)
+	var fs []layerFn
+	for i, ch := range []int{32, 64, 128, 256} {
+		name := fmt.Sprintf("block%d", i+1)
+		c := scaled(ch, cfg.WidthMult)
+		fs = append(fs,
+			b.convBN(name+"/conv1", name+"/bn1", 3, c, 1), b.relu(),
+			b.convBNPoolReLU(name+"/conv2", name+"/bn2", name+"/pool", 3, c, 1, 2, 2))
+	}
+	fs = append(fs, b.flatten(), b.dense("fc1", scaled(256, cfg.WidthMult), nn.HeNormal), b.relu())
+	featureDim := b.c
+	head := seq(b.dense("logits", cfg.NumClasses, nn.GlorotUniform))
+	return b.finish(cfg, seq(fs...), featureDim, withDropout(cfg, head))
+}
+
 // buildVGG16 is VGG-Face's topology (VGG-16: 13 3x3 convolutions in five
 // blocks of 64, 128, 256, 512, 512 channels, each block ending in a 2x2 max
 // pool, then dense 4096, dense 4096, dense NumClasses), scaled by WidthMult.

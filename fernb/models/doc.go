@@ -1,6 +1,8 @@
 // Package models is fernb's registry of networks: the CPU-sized FER CNN that
-// is the default primitive learner, and the VGG-Face (VGG-16) and ResNet-18/34
-// topologies the paper's larger runs use.
+// is the default primitive learner, a deeper variant of it (fer-cnn-deep,
+// two convolutions per resolution) for trading depth against images/s, and
+// the VGG-Face (VGG-16) and ResNet-18/34 topologies the paper's larger runs
+// use.
 //
 // A model is chosen by name (New(Config{Name: "fer-cnn"})) so that the CLI,
 // the notebooks and the benchmark build exactly the same network. Every model

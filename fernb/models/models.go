@@ -125,6 +125,8 @@ type constructor struct {
 var registry = map[string]constructor{
 	"fer-cnn": {48, buildFERCNN,
 		"three conv-BN-ReLU-maxpool blocks (32/64/128 ch), dense 256 (features), dense classes; ~1.27M params at 48x48x1"},
+	"fer-cnn-deep": {48, buildFERCNNDeep,
+		"four blocks of two conv-BN-ReLU (32/64/128/256 ch, second one pooled), dense 256 (features), dense classes; ~1.76M params at 48x48x1"},
 	"vgg-face": {224, buildVGG16,
 		"VGG-16 topology (13 conv 3x3 + BN, 5 maxpools, dense 4096, 4096 (features), classes), width multiplier"},
 	"resnet18": {224, func(c Config) (*Net, error) { return buildResNet(c, []int{2, 2, 2, 2}) },

@@ -59,6 +59,46 @@ func TestFERCNNCountsByHand(t *testing.T) {
 	}
 }
 
+// TestFERCNNDeepCountsByHand checks the deeper fer-cnn against numbers
+// worked out on paper for 48x48x1, 7 classes: four blocks of two
+// convolutions, four halvings to 3x3x256.
+func TestFERCNNDeepCountsByHand(t *testing.T) {
+	net, err := New(Config{Name: "fer-cnn-deep"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if net.Config.Height != 48 || net.Config.Channels != 1 {
+		t.Fatalf("defaults: %+v", net.Config)
+	}
+	convs := [][3]int{ // cin, cout, side
+		{1, 32, 48}, {32, 32, 48}, {32, 64, 24}, {64, 64, 24},
+		{64, 128, 12}, {128, 128, 12}, {128, 256, 6}, {256, 256, 6}}
+	want, state := 0, 0
+	var flops int64
+	for _, c := range convs {
+		want += 9*c[0]*c[1] + 2*c[1]
+		state += 2 * c[1]
+		flops += int64(2 * c[2] * c[2] * 9 * c[0] * c[1])
+	}
+	want += 3*3*256*256 + 256 + 256*7 + 7
+	flops += 2*2304*256 + 2*256*7
+	if want != 1764519 {
+		t.Fatalf("hand count is %d", want)
+	}
+	if got := net.NumParams(); got != want {
+		t.Errorf("NumParams = %d, want %d", got, want)
+	}
+	if got := net.NumStateParams(); got != state {
+		t.Errorf("NumStateParams = %d, want %d", got, state)
+	}
+	if net.FeatureDim != 256 || net.FLOPs != flops {
+		t.Errorf("FeatureDim = %d, FLOPs = %d; want 256, %d", net.FeatureDim, net.FLOPs, flops)
+	}
+	if _, err := New(Config{Name: "fer-cnn-deep", Height: 12}); err == nil {
+		t.Error("fer-cnn-deep at 12 px: want an error (four halvings)")
+	}
+}
+
 // countVGG and countResNet recount parameters from the published topologies,
 // independently of the builder.
 func countVGG(cin, h int, m float64, classes int) (params, feat int) {
@@ -105,6 +145,7 @@ func TestEveryModelSmall(t *testing.T) {
 		wantParams, wantFeat int
 	}{
 		{Config{Name: "fer-cnn", Height: 24, Width: 24, Channels: 3, NumClasses: 8, WidthMult: 0.25}, 0, 64},
+		{Config{Name: "fer-cnn-deep", Height: 32, Width: 32, Channels: 3, NumClasses: 8, WidthMult: 0.25}, 0, 64},
 		{Config{Name: "vgg-face", Height: 48, Width: 48, Channels: 1, WidthMult: 1.0 / 16}, 0, 0},
 		{Config{Name: "vgg-face", Height: 32, Width: 32, Channels: 3, WidthMult: 1.0 / 32}, 0, 0},
 		{Config{Name: "resnet18", Height: 32, Width: 32, Channels: 1, WidthMult: 1.0 / 16}, 0, 0},
@@ -122,6 +163,9 @@ func TestEveryModelSmall(t *testing.T) {
 			c.wantParams, c.wantFeat = countResNet(full.Channels, full.Height, full.WidthMult, full.NumClasses, []int{3, 4, 6, 3})
 		case "fer-cnn":
 			c.wantParams = 9*3*8 + 16 + 9*8*16 + 32 + 9*16*32 + 64 + 3*3*32*64 + 64 + 64*8 + 8
+		case "fer-cnn-deep": // 8, 16, 32, 64 channels; 32 px halves to 2x2
+			c.wantParams = 9*3*8 + 16 + 9*8*8 + 16 + 9*8*16 + 32 + 9*16*16 + 32 +
+				9*16*32 + 64 + 9*32*32 + 64 + 9*32*64 + 128 + 9*64*64 + 128 + 2*2*64*64 + 64 + 64*8 + 8
 		}
 		t.Run(c.cfg.Name, func(t *testing.T) {
 			net, err := New(c.cfg)
@@ -247,8 +291,8 @@ func TestBadConfigs(t *testing.T) {
 			t.Errorf("New(%+v) succeeded", c)
 		}
 	}
-	if got := Names(); len(got) != 4 {
-		t.Errorf("Names() = %v", got)
+	if got, want := strings.Join(Names(), " "), "fer-cnn fer-cnn-deep resnet18 resnet34 vgg-face"; got != want {
+		t.Errorf("Names() = %q, want %q (sorted)", got, want)
 	}
 	for _, s := range []string{"48x48x1", "64x64", "32"} {
 		if _, _, _, err := ParseInput(s); err != nil {
