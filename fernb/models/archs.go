@@ -38,8 +38,8 @@ func buildFERCNN(cfg Config) (*Net, error) {
 // 2x2, then flatten (3x3 at 48 px), dense 256 x WidthMult + ReLU (the
 // features), dense NumClasses. Each block sees its input at one resolution
 // twice before halving it, which is what fer-cnn's single convolutions lack
-// and costs about five times its FLOPs at equal width; 48 px is the smallest
-// input whose four halvings leave more than one pixel on a side.
+// and costs about five times its FLOPs at equal width. Four halvings need
+// 16 px for a 1x1 map; at its default 48 px the last map is 3x3.
 func buildFERCNNDeep(cfg Config) (*Net, error) {
 	if cfg.Height < 16 || cfg.Width < 16 {
 		return nil, fmt.Errorf("models: fer-cnn-deep: input %dx%d too small (four 2x2 pools need >= 16)", cfg.Height, cfg.Width)
